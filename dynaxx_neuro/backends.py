@@ -1,0 +1,42 @@
+"""Back-end names and what each needs (DESIGN.md, "Back ends").
+
+``lava`` and ``lava-fixed`` need lava-nc, which installs only on Python 3.10; ``loihi2``
+needs Intel's Loihi extension on top; ``numpy`` runs anywhere. Asking for a back end that
+cannot run here gives one sentence saying what is missing, not a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+BACKENDS = ("lava", "lava-fixed", "loihi2", "numpy")
+
+
+def lava_available() -> bool:
+    """Whether lava-nc imports in this interpreter."""
+    return importlib.util.find_spec("lava") is not None
+
+
+def loihi2_available() -> bool:
+    """Whether Intel's Loihi extension is installed (``Loihi2HwCfg`` needs it)."""
+    if not lava_available():
+        return False
+    from lava.utils import loihi
+    return bool(loihi.is_installed())
+
+
+def require_backend(backend: str, supported: tuple[str, ...]) -> None:
+    """Raise a one-sentence error unless ``backend`` is one of ``supported`` and can run here."""
+    if backend not in supported:
+        raise ValueError(f"backend must be one of {', '.join(supported)} for this rule, "
+                         f"got {backend!r}.")
+    if backend.startswith("lava") and not lava_available():
+        raise RuntimeError(
+            f"backend {backend!r} needs lava-nc, which installs only on Python 3.10 "
+            f"(this is Python {sys.version_info.major}.{sys.version_info.minor}); "
+            "use the environment made by `make test` or choose --backend numpy.")
+    if backend == "loihi2" and not loihi2_available():
+        raise RuntimeError("backend 'loihi2' needs Intel's Loihi extension for Lava "
+                           "(lava-loihi), which is not installed here; use --backend "
+                           "lava-fixed to simulate the fixed-point models on the CPU.")

@@ -1,0 +1,158 @@
+"""The ``lava`` back end of EP: builds the process graph and runs it on Lava's CPU
+simulator, one epoch cycle at a time.
+
+Graph for sizes (n_0, ..., n_L), weight layer i joining layer i-1 (the source's x for
+i = 0) to layer i::
+
+    EPSource --x--> F_0 --> Layer_0 <--> F_1/B_1 <--> Layer_1 ... Layer_{L-1} --> EPReadout
+       |  target ------------------------------------------^ (output)            ^
+       |  beta ----> every layer and synapse                                    target
+
+F_i holds W_i (n_i, n_{i-1}); B_i (i >= 1) holds W_i^T and sends to layer i-1. Every layer
+sums what its synapses send on one port. The host only starts runs and reads Vars between
+them (learning stays on the graph); Var reads are element-wise round trips in Lava
+0.10.0, so they happen once per epoch, and progress is read from two counters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPData, EPParameters,
+                                             EpochResult, n_eval_batches)
+
+# Training periods run between two progress reads.
+PROGRESS_PERIODS = 10
+
+
+class EPLavaRunner:
+    """Trains and evaluates an EP network as Lava processes (floating_pt models)."""
+
+    def __init__(self, config: EPConfig, data: EPData, params: EPParameters, start_epoch: int):
+        from lava.magma.core.run_configs import Loihi2SimCfg
+        from dynaxx_neuro.models import float_model_map
+        from dynaxx_neuro.processes.ep import EPLayer, EPReadout, EPSource, EPSynapse
+
+        self.config, self.data = config, data
+        self.cycle = EPCycle(len(data.x_train), len(data.x_val), len(data.x_test),
+                             config.batch_size, config.log_batches, start_epoch)
+        self.next_epoch = start_epoch
+        common = dict(config=config, cycle=self.cycle)
+        self.source = EPSource(data=data, **common)
+        self.layers = [EPLayer(index=i, bias=b, bias_velocity=vb, **common)
+                       for i, (b, vb) in enumerate(zip(params.biases, params.bias_velocities))]
+        self.forward = [EPSynapse(weights=w, velocity=v, lr=lr, logs_energy=True, **common)
+                        for w, v, lr in zip(params.weights, params.weight_velocities,
+                                            config.learning.lrs)]
+        self.backward = [EPSynapse(weights=w.T.copy(), velocity=v.T.copy(), lr=lr,
+                                   logs_energy=False, **common)
+                         for w, v, lr in zip(params.weights[1:], params.weight_velocities[1:],
+                                             config.learning.lrs[1:])]
+        self.readout = EPReadout(**common)
+        self._connect()
+        models = float_model_map()
+        # Lava 0.10.0's compiler looks this map up by Process instance, not class.
+        self.run_cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map={
+            process: models[type(process)] for process in self._processes()})
+        self._started = False
+
+    def _processes(self) -> list:
+        return [self.source, *self.layers, *self.forward, *self.backward, self.readout]
+
+    def _connect(self) -> None:
+        source, layers, readout = self.source, self.layers, self.readout
+        rates_below = [source.x_out] + [layer.s_out for layer in layers[:-1]]
+        for i, synapse in enumerate(self.forward):
+            rates_below[i].connect(synapse.s_in)
+            layers[i].s_out.connect(synapse.post_in)
+            synapse.a_out.connect(layers[i].a_in)
+        for i, synapse in enumerate(self.backward, start=1):
+            layers[i].s_out.connect(synapse.s_in)
+            layers[i - 1].s_out.connect(synapse.post_in)
+            synapse.a_out.connect(layers[i - 1].a_in)
+        for process in [*layers, *self.forward, *self.backward]:
+            source.beta_out.connect(process.beta_in)
+        source.target_out.connect(layers[-1].target_in)
+        source.target_out.connect(readout.target_in)
+        layers[-1].s_out.connect(readout.rate_in)
+
+    def _run(self, periods: int) -> None:
+        from lava.magma.core.run_conditions import RunSteps
+        self.source.run(condition=RunSteps(num_steps=periods * self.config.schedule.period),
+                        run_cfg=self.run_cfg)
+        self._started = True
+
+    def run_epoch(self, epoch: int, progress=None) -> EpochResult:
+        """Run one epoch cycle on the graph: training periods, then validation and test."""
+        if epoch != self.next_epoch:
+            raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
+                             f"got {epoch}.")
+        readout, done = self.readout, 0
+        while done < self.cycle.n_train_batches:
+            chunk = min(PROGRESS_PERIODS, self.cycle.n_train_batches - done)
+            self._run(chunk)
+            done += chunk
+            seen = int(readout.train_seen.get()[0])
+            accuracy = readout.train_correct.get()[0] / max(seen, 1)
+            if progress is not None:
+                progress(chunk, accuracy)
+            if not np.isfinite(readout.train_cost.get()[0]):
+                return self._diverged(accuracy)
+        self._run(n_eval_batches(self.cycle.n_val, self.config.batch_size)
+                  + n_eval_batches(self.cycle.n_test, self.config.batch_size))
+        self.next_epoch += 1
+        return self._result()
+
+    def _diverged(self, accuracy: float) -> EpochResult:
+        empty = np.zeros(0, dtype=int)
+        return EpochResult(accuracy, float("nan"), empty, float("nan"), empty, float("nan"),
+                           diverged=True)
+
+    def _result(self) -> EpochResult:
+        readout, n_val = self.readout, self.cycle.n_val
+        seen = max(int(readout.train_seen.get()[0]), 1)
+        pred = readout.eval_pred.get().astype(int)
+        cost = readout.eval_cost.get()
+        logged = self.cycle.n_logged
+        energy = (sum(layer.energy_log.get() for layer in self.layers)
+                  + sum(synapse.energy_log.get() for synapse in self.forward))[:logged]
+        cost_log = self.layers[-1].cost_log.get()[:logged]
+        betas = self._logged_betas()
+        total = energy + betas[:, :, None] * cost_log
+        n_eval = n_val + self.cycle.n_test
+        return EpochResult(readout.train_correct.get()[0] / seen,
+                           readout.train_cost.get()[0] / seen,
+                           pred[:n_val], _mean(cost[:n_val]),
+                           pred[n_val:n_eval], _mean(cost[n_val:n_eval]),
+                           energy, cost_log, total)
+
+    def _logged_betas(self) -> np.ndarray:
+        """beta_k of every period step of the logged batches, (n_logged, period)."""
+        from dynaxx_neuro.networks.ep_common import epoch_plan
+        schedule = self.config.schedule
+        _, betas = epoch_plan(self.config, self.cycle.n_train, self.next_epoch - 1)
+        return np.array([[schedule.phase_beta(k, beta) for k in range(schedule.period)]
+                         for beta in betas[:self.cycle.n_logged]]).reshape(-1, schedule.period)
+
+    def parameters(self) -> EPParameters:
+        """Weights, biases and velocities read from the graph (forward copies)."""
+        if not self._started:
+            raise RuntimeError("the Lava graph has not run yet; run an epoch first.")
+        return EPParameters([s.weights.get() for s in self.forward],
+                            [layer.bias.get() for layer in self.layers],
+                            [s.velocity.get() for s in self.forward],
+                            [layer.bias_velocity.get() for layer in self.layers])
+
+    def backward_weights(self) -> list[np.ndarray]:
+        """The W_i^T copies held by the backward synapses (for the symmetry check)."""
+        return [s.weights.get() for s in self.backward]
+
+    def close(self) -> None:
+        """Stop the Lava runtime (its OS processes)."""
+        if self._started:
+            self.source.stop()
+            self._started = False
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else float("nan")

@@ -1,0 +1,164 @@
+"""The ``numpy`` back end of EP: the Lava graph's schedule as one plain loop.
+
+Every period step does what the Lava processes do in that step (DESIGN.md, "Time, phases
+and batches"): each layer reads the drives its synapses computed from the states of the
+previous step, so the update is synchronous, and learning happens at the period's last
+step from the rates recorded at the ends of the phases. The Lava back end is tested
+against this loop to 1e-9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dynaxx_neuro.kernels import ep
+from dynaxx_neuro.networks.ep_common import (EPConfig, EPData, EPParameters, EpochResult,
+                                             epoch_plan, n_eval_batches, padded_batch)
+
+
+@dataclass
+class PeriodTrace:
+    """Rates at the ends of the phases of one period, and energies by period step."""
+
+    free: list[np.ndarray]
+    nudged: list[np.ndarray]
+    nudged_neg: list[np.ndarray] | None
+    energy: np.ndarray | None = None  # (period, B) E
+    cost: np.ndarray | None = None    # (period, B) C
+    total: np.ndarray | None = None   # (period, B) F
+
+
+def _drives(params: EPParameters, x: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
+    """Total drive of every layer from the previous step: from below plus from above."""
+    rates = [x] + [ep.rho(s) for s in states]
+    out = []
+    for l, w in enumerate(params.weights):
+        total = ep.drive(w, rates[l])
+        if l + 1 < len(params.weights):
+            total = total + ep.drive(params.weights[l + 1].T, rates[l + 2])
+        out.append(total)
+    return out
+
+
+def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta: float,
+                  config: EPConfig, record: bool = False) -> PeriodTrace:
+    """Run one period (reset, free, +beta, and with symmetric nudging restore and -beta)."""
+    schedule, eps = config.schedule, config.dynamics.eps
+    states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
+    phases: dict[int, list[np.ndarray]] = {}
+    energies = np.zeros((3, schedule.period, x.shape[0])) if record else None
+    for k in range(schedule.period):
+        code = schedule.phase(k)
+        if code == ep.RESET:
+            states = [np.zeros_like(s) for s in states]
+        elif code == ep.RESTORE:
+            states = [s.copy() for s in phases[schedule.free_end]]
+        else:
+            beta_k = schedule.phase_beta(k, beta)
+            drives = _drives(params, x, states)
+            last = len(states) - 1
+            states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
+                      for l, (s, d, b) in enumerate(zip(states, drives, params.biases))]
+        if k in (schedule.free_end, schedule.nudged_end, schedule.period - 1):
+            phases[k] = [s.copy() for s in states]
+        if record:
+            e = ep.network_energy(states, x, params.weights, params.biases)
+            c = ep.cost(states[-1], target)
+            energies[:, k] = e, c, e + schedule.phase_beta(k, beta) * c
+    rates = {k: [ep.rho(s) for s in v] for k, v in phases.items()}
+    trace = PeriodTrace(rates[schedule.free_end], rates[schedule.nudged_end],
+                        rates[schedule.period - 1] if schedule.symmetric else None)
+    if record:
+        trace.energy, trace.cost, trace.total = energies
+    return trace
+
+
+def free_phase(params: EPParameters, x: np.ndarray, config: EPConfig) -> np.ndarray:
+    """Output rates at the free equilibrium (reset, then t_free synchronous steps)."""
+    states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
+    for _ in range(config.schedule.t_free):
+        drives = _drives(params, x, states)
+        states = [ep.settle_step(s, d, b, config.dynamics.eps)
+                  for s, d, b in zip(states, drives, params.biases)]
+    return ep.rho(states[-1])
+
+
+def apply_update(params: EPParameters, x: np.ndarray, trace: PeriodTrace, beta: float,
+                 config: EPConfig) -> EPParameters:
+    """The local contrastive update of every synapse and bias, with momentum."""
+    symmetric = config.schedule.symmetric
+    phase_a = trace.nudged_neg if symmetric else trace.free
+    scale = ep.contrast_scale(beta, symmetric)
+    pre_a, pre_b = [x] + phase_a[:-1], [x] + trace.nudged[:-1]
+    new = EPParameters([], [], [], [])
+    mu = config.learning.momentum
+    for l, lr in enumerate(config.learning.lrs):
+        dw = ep.contrastive_dw(phase_a[l], pre_a[l], trace.nudged[l], pre_b[l], scale)
+        db = ep.contrastive_db(phase_a[l], trace.nudged[l], scale)
+        w, vw = ep.momentum_step(params.weights[l], params.weight_velocities[l], dw, lr, mu)
+        b, vb = ep.momentum_step(params.biases[l], params.bias_velocities[l], db, lr, mu)
+        new.weights.append(w)
+        new.weight_velocities.append(vw)
+        new.biases.append(b)
+        new.bias_velocities.append(vb)
+    return new
+
+
+def evaluate(params: EPParameters, x: np.ndarray, y: np.ndarray, config: EPConfig,
+             n_classes: int) -> tuple[np.ndarray, float]:
+    """Predicted labels and mean cost of a split, batch by batch."""
+    predictions, costs = [], []
+    targets = np.eye(n_classes)[y]
+    for i in range(n_eval_batches(len(x), config.batch_size)):
+        start = i * config.batch_size
+        out = free_phase(params, padded_batch(x, start, config.batch_size), config)
+        n = min(config.batch_size, len(x) - start)
+        predictions.append(out[:n].argmax(axis=1))
+        costs.append(ep.cost(out[:n], targets[start:start + n]))
+    if not predictions:
+        return np.zeros(0, dtype=int), float("nan")
+    return np.concatenate(predictions), float(np.concatenate(costs).mean())
+
+
+class EPNumpyRunner:
+    """Trains and evaluates an EP network epoch by epoch in this process."""
+
+    def __init__(self, config: EPConfig, data: EPData, params: EPParameters):
+        self.config, self.data, self.params = config, data, params
+
+    def run_epoch(self, epoch: int, progress=None) -> EpochResult:
+        """One epoch: the planned training batches, then validation and test."""
+        config, data = self.config, self.data
+        index, betas = epoch_plan(config, len(data.x_train), epoch)
+        targets = data.targets(data.y_train)
+        logged = min(config.log_batches, len(index))
+        energy = np.zeros((3, logged, config.schedule.period, config.batch_size))
+        correct, loss, seen = 0, 0.0, 0
+        for i, (rows, beta) in enumerate(zip(index, betas)):
+            x, d = data.x_train[rows], targets[rows]
+            trace = settle_period(self.params, x, d, beta, config, record=i < logged)
+            if i < logged:
+                energy[:, i] = trace.energy, trace.cost, trace.total
+            out = trace.free[-1]
+            correct += int((out.argmax(axis=1) == data.y_train[rows]).sum())
+            loss += float(ep.cost(out, d).sum())
+            seen += len(rows)
+            self.params = apply_update(self.params, x, trace, beta, config)
+            if not self.params.is_finite():
+                return EpochResult(correct / seen, loss / seen, np.zeros(0, int), float("nan"),
+                                   np.zeros(0, int), float("nan"), *energy, diverged=True)
+            if progress is not None:
+                progress(1, correct / seen)
+        val_pred, val_loss = evaluate(self.params, data.x_val, data.y_val, config, data.n_classes)
+        test_pred, test_loss = evaluate(self.params, data.x_test, data.y_test, config,
+                                        data.n_classes)
+        return EpochResult(correct / max(seen, 1), loss / max(seen, 1), val_pred, val_loss,
+                           test_pred, test_loss, *energy)
+
+    def parameters(self) -> EPParameters:
+        return self.params
+
+    def close(self) -> None:
+        """Nothing to release; present so both back ends share one interface."""
