@@ -65,6 +65,11 @@ class _LearningPhase(PyLoihiProcessModel):
         k = (self.time_step - 1) % self.clock.schedule.period
         return k == self.clock.schedule.period - 1 and self.beta != 0.0
 
+    def epoch_lr(self) -> float:
+        """This process's learning rate in the current epoch."""
+        _, epoch, _, _ = self.clock.position(self.time_step)
+        return ep.epoch_lr(self.lr, epoch, self.clock.config.learning.lr_decay)
+
 
 @implements(proc=EPSource, protocol=LoihiProtocol)
 @requires(CPU)
@@ -164,7 +169,7 @@ class PyEPLayerModelFloat(_LearningPhase):
         (post_a,), (post_b,), scale = self.phases.contrast(self.beta)
         db = ep.contrastive_db(post_a, post_b, scale)
         self.bias, self.bias_velocity = ep.momentum_step(
-            self.bias, self.bias_velocity, db, self.lr, self.clock.config.learning.momentum)
+            self.bias, self.bias_velocity, db, self.epoch_lr(), self.clock.config.learning.momentum)
 
 
 @implements(proc=EPSynapse, protocol=LoihiProtocol)
@@ -206,7 +211,7 @@ class PyEPSynapseModelFloat(_LearningPhase):
         (post_a, pre_a), (post_b, pre_b), scale = self.phases.contrast(self.beta)
         dw = ep.contrastive_dw(post_a, pre_a, post_b, pre_b, scale)
         self.weights, self.velocity = ep.momentum_step(
-            self.weights, self.velocity, dw, self.lr, self.clock.config.learning.momentum)
+            self.weights, self.velocity, dw, self.epoch_lr(), self.clock.config.learning.momentum)
 
 
 @implements(proc=EPReadout, protocol=LoihiProtocol)

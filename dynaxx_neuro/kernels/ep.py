@@ -132,9 +132,11 @@ class EPDynamics:
 @dataclass(frozen=True)
 class EPLearning:
     """Local-update constants: per-layer rates (one per weight layer, its bias shares it),
-    momentum ``mu`` in [0, 1), random sign of beta, linear beta warm-up over epochs."""
+    a per-epoch rate decay ``lr_decay`` in (0, 1], momentum ``mu`` in [0, 1), random sign of
+    beta, linear beta warm-up over epochs."""
 
     lrs: tuple[float, ...] = (0.1, 0.05)
+    lr_decay: float = 1.0
     momentum: float = 0.0
     random_sign: bool = False
     beta_warmup_epochs: int = 0
@@ -144,6 +146,7 @@ class EPLearning:
         for lr in self.lrs:
             _require(math.isfinite(lr) and lr >= 0,
                      f"learning rates must be finite and >= 0, got {lr!r}.")
+        _require(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay!r}.")
         _require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
         _require(self.beta_warmup_epochs >= 0,
                  f"beta_warmup_epochs must be >= 0, got {self.beta_warmup_epochs!r}.")
@@ -220,6 +223,11 @@ def momentum_step(w: np.ndarray, velocity: np.ndarray, dw: np.ndarray, lr: float
     """v <- mu v + dW; W <- W + lr v. Returns (new W, new v)."""
     new_velocity = momentum * velocity + dw
     return w + lr * new_velocity, new_velocity
+
+
+def epoch_lr(lr: float, epoch: int, decay: float) -> float:
+    """Learning rate of an epoch under exponential decay: lr * decay^epoch."""
+    return lr * decay ** epoch
 
 
 def epoch_beta(beta: float, epoch: int, warmup_epochs: int) -> float:

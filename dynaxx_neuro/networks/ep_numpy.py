@@ -86,7 +86,7 @@ def free_phase(params: EPParameters, x: np.ndarray, config: EPConfig) -> np.ndar
 
 
 def apply_update(params: EPParameters, x: np.ndarray, trace: PeriodTrace, beta: float,
-                 config: EPConfig) -> EPParameters:
+                 config: EPConfig, epoch: int) -> EPParameters:
     """The local contrastive update of every synapse and bias, with momentum."""
     symmetric = config.schedule.symmetric
     phase_a = trace.nudged_neg if symmetric else trace.free
@@ -94,7 +94,8 @@ def apply_update(params: EPParameters, x: np.ndarray, trace: PeriodTrace, beta: 
     pre_a, pre_b = [x] + phase_a[:-1], [x] + trace.nudged[:-1]
     new = EPParameters([], [], [], [])
     mu = config.learning.momentum
-    for l, lr in enumerate(config.learning.lrs):
+    for l, base_lr in enumerate(config.learning.lrs):
+        lr = ep.epoch_lr(base_lr, epoch, config.learning.lr_decay)
         dw = ep.contrastive_dw(phase_a[l], pre_a[l], trace.nudged[l], pre_b[l], scale)
         db = ep.contrastive_db(phase_a[l], trace.nudged[l], scale)
         w, vw = ep.momentum_step(params.weights[l], params.weight_velocities[l], dw, lr, mu)
@@ -145,7 +146,7 @@ class EPNumpyRunner:
             correct += int((out.argmax(axis=1) == data.y_train[rows]).sum())
             loss += float(ep.cost(out, d).sum())
             seen += len(rows)
-            self.params = apply_update(self.params, x, trace, beta, config)
+            self.params = apply_update(self.params, x, trace, beta, config, epoch)
             if not self.params.is_finite():
                 return EpochResult(correct / seen, loss / seen, np.zeros(0, int), float("nan"),
                                    np.zeros(0, int), float("nan"), *energy, diverged=True)

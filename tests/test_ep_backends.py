@@ -1,0 +1,60 @@
+"""The Lava graph against the NumPy back end on the same schedule (DESIGN.md: the NumPy
+back end is the oracle). Both call the same kernels in the same order, so they agree to
+round-off; 1e-9 is the issue's bound."""
+
+import numpy as np
+import pytest
+
+from dynaxx_neuro.datasets import load_dataset
+from dynaxx_neuro.kernels import ep
+from dynaxx_neuro.networks.ep_common import EPConfig, EPData, EPParameters
+from dynaxx_neuro.networks.ep_numpy import EPNumpyRunner
+
+pytestmark = pytest.mark.lava
+
+
+def _small_problem():
+    digits = load_dataset("digits")
+    x, y = digits.x_train, digits.y_train
+    # 40 training samples (5 batches of 8), 7 validation and 5 test samples: the last
+    # batches of both evaluation splits are padded.
+    data = EPData(x[:40], y[:40], x[40:47], y[40:47], x[50:55], y[50:55], 10)
+    return data
+
+
+@pytest.mark.parametrize("symmetric, random_sign, momentum", [(True, False, 0.5),
+                                                              (False, True, 0.0)])
+def test_lava_and_numpy_agree_on_states_energies_and_weights(symmetric, random_sign, momentum):
+    from dynaxx_neuro.networks.ep_lava import EPLavaRunner
+    data = _small_problem()
+    config = EPConfig(sizes=(64, 12, 7, 10), schedule=ep.EPSchedule(5, 3, symmetric),
+                      dynamics=ep.EPDynamics(beta=0.7, eps=0.6),
+                      learning=ep.EPLearning(lrs=(0.3, 0.2, 0.1), lr_decay=0.9,
+                                             momentum=momentum, random_sign=random_sign),
+                      batch_size=8, seed=3, log_batches=2)
+    initial = EPParameters.initial(config.sizes, np.random.default_rng(1)).to_arrays()
+    numpy_runner = EPNumpyRunner(config, data, EPParameters.from_arrays(initial, 3))
+    lava_runner = EPLavaRunner(config, data, EPParameters.from_arrays(initial, 3), 0)
+    try:
+        for epoch in range(2):
+            expected, got = numpy_runner.run_epoch(epoch), lava_runner.run_epoch(epoch)
+            # Energies of every settling step of the logged batches cover every state.
+            for name in ("energy", "cost", "total"):
+                np.testing.assert_allclose(getattr(got, name), getattr(expected, name),
+                                           rtol=0, atol=1e-9)
+            np.testing.assert_array_equal(got.val_predictions, expected.val_predictions)
+            np.testing.assert_array_equal(got.test_predictions, expected.test_predictions)
+            assert got.train_accuracy == expected.train_accuracy
+            assert got.test_loss == pytest.approx(expected.test_loss, abs=1e-9)
+        lava_params = lava_runner.parameters().to_arrays()
+        numpy_params = numpy_runner.parameters().to_arrays()
+        assert lava_params.keys() == numpy_params.keys()
+        for name, value in numpy_params.items():
+            np.testing.assert_allclose(lava_params[name], value, rtol=0, atol=1e-9)
+        assert not np.allclose(numpy_params["w0"], initial["w0"])  # learning happened
+        # Forward and backward synapses apply the same symmetric rule and stay transposes.
+        for backward, forward in zip(lava_runner.backward_weights(),
+                                     lava_runner.parameters().weights[1:]):
+            np.testing.assert_allclose(backward, forward.T, rtol=0, atol=1e-12)
+    finally:
+        lava_runner.close()
