@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from dynaxx_neuro.records import peak_rss_mb
 
 Params = list  # [(W_1, b_1), ..., (W_L, b_L)]
 
@@ -164,14 +165,6 @@ class MLPTrainer:
         for l, (w, b) in enumerate(self.params):
             out[f"w{l}"], out[f"b{l}"] = w.copy(), b.copy()
         return out
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    import resource
-
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
 def train_mlp(config: MLPConfig, x_train, y_train, x_test, y_test, epochs: int, n_classes: int) -> dict:

@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 from importlib import metadata
@@ -44,6 +45,13 @@ def _atomic_write(path: Path, write) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)
     os.replace(tmp, path)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (Lava's worker processes not included;
+    ru_maxrss is KiB on Linux, bytes on macOS)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
 def package_versions() -> dict[str, str]:

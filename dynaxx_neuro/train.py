@@ -11,7 +11,6 @@ rows (see ``records``).
 from __future__ import annotations
 
 import dataclasses
-import resource
 import time
 from typing import Callable
 
@@ -23,18 +22,13 @@ from dynaxx_neuro.datasets import check_arrays, load_dataset, validation_split
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.networks.ep_common import (TRAIN, VAL, TEST, EPConfig, EPData, EPParameters,
                                              EpochResult, n_train_batches)
-from dynaxx_neuro.records import RunDir, utc_now
+from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
 
 EP_BACKENDS = ("lava", "numpy")
 
 
 class TrainingDiverged(RuntimeError):
     """Training produced NaN or infinite values; the last good checkpoint is kept."""
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process (Lava's worker processes not included), MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _check_count(name: str, value: int, minimum: int) -> None:

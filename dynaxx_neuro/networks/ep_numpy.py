@@ -30,14 +30,19 @@ class PeriodTrace:
     total: np.ndarray | None = None   # (period, B) F
 
 
-def _drives(params: EPParameters, x: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
-    """Total drive of every layer from the previous step: from below plus from above."""
-    rates = [x] + [ep.rho(s) for s in states]
+def _drives(params: EPParameters, input_drive: np.ndarray,
+            states: list[np.ndarray]) -> list[np.ndarray]:
+    """Total drive of every layer from the previous step: from below plus from above.
+
+    ``input_drive`` is W_0 x: the input is clamped and W_0 changes only when learning, so
+    it is computed once per period (the Lava synapse recomputes the same product each step).
+    """
+    rates = [ep.rho(s) for s in states]
     out = []
-    for l, w in enumerate(params.weights):
-        total = ep.drive(w, rates[l])
+    for l in range(len(params.weights)):
+        total = input_drive if l == 0 else ep.drive(params.weights[l], rates[l - 1])
         if l + 1 < len(params.weights):
-            total = total + ep.drive(params.weights[l + 1].T, rates[l + 2])
+            total = total + ep.drive(params.weights[l + 1].T, rates[l + 1])
         out.append(total)
     return out
 
@@ -48,6 +53,7 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
     schedule, eps = config.schedule, config.dynamics.eps
     states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
     phases: dict[int, list[np.ndarray]] = {}
+    input_drive = ep.drive(params.weights[0], x)
     energies = np.zeros((3, schedule.period, x.shape[0])) if record else None
     for k in range(schedule.period):
         code = schedule.phase(k)
@@ -57,7 +63,7 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
             states = [s.copy() for s in phases[schedule.free_end]]
         else:
             beta_k = schedule.phase_beta(k, beta)
-            drives = _drives(params, x, states)
+            drives = _drives(params, input_drive, states)
             last = len(states) - 1
             states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
                       for l, (s, d, b) in enumerate(zip(states, drives, params.biases))]
@@ -78,8 +84,9 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
 def free_phase(params: EPParameters, x: np.ndarray, config: EPConfig) -> np.ndarray:
     """Output rates at the free equilibrium (reset, then t_free synchronous steps)."""
     states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
+    input_drive = ep.drive(params.weights[0], x)
     for _ in range(config.schedule.t_free):
-        drives = _drives(params, x, states)
+        drives = _drives(params, input_drive, states)
         states = [ep.settle_step(s, d, b, config.dynamics.eps)
                   for s, d, b in zip(states, drives, params.biases)]
     return ep.rho(states[-1])

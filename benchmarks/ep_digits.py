@@ -1,0 +1,68 @@
+"""EP on 8x8 digits with the default settings of `dynaxx train ep` (64-256-10).
+
+Targets (issue 2): test accuracy >= 97.0 % as the median of 3 seeds; the numpy back end
+under 60 s wall per training run; the lava back end's accuracy, time and ratio to numpy.
+A backprop MLP of the same shape, data, epochs and batch size runs in the same script.
+
+    python benchmarks/ep_digits.py                 # 3 numpy seeds, 1 lava seed
+    python benchmarks/ep_digits.py --lava-seeds 0 1 2
+"""
+
+import argparse
+import statistics
+import time
+
+from common import scratch_runs, write_result
+
+from dynaxx_neuro.baseline import MLPConfig, train_mlp
+from dynaxx_neuro.train import prepare_ep_data, train_ep
+
+
+def ep_run(backend: str, seed: int, epochs: int, folder) -> dict:
+    start = time.perf_counter()
+    run = train_ep(dataset="digits", backend=backend, epochs=epochs, seed=seed,
+                   out=folder / f"{backend}-{seed}", show_progress=False)
+    seconds = time.perf_counter() - start
+    final = run.info()["final_metrics"]
+    return {"seed": seed, "test_accuracy": final["test_accuracy"],
+            "val_accuracy": final["val_accuracy"], "wall_s": round(seconds, 2)}
+
+
+def backprop_run(seed: int, epochs: int) -> dict:
+    # Same data as EP: the training split without the validation hold-out.
+    data = prepare_ep_data("digits", None, 0.1, seed)
+    config = MLPConfig(sizes=(64, 256, 10), lr=0.05, momentum=0.9, batch_size=20, seed=seed)
+    result = train_mlp(config, data.x_train, data.y_train, data.x_test, data.y_test, epochs, 10)
+    return {"seed": seed, "test_accuracy": result["test_accuracy"],
+            "wall_s": round(sum(result["epoch_seconds"]), 2)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--lava-seeds", type=int, nargs="*", default=[0])
+    parser.add_argument("--epochs", type=int, default=30)
+    args = parser.parse_args()
+    with scratch_runs() as folder:
+        numpy_runs = [ep_run("numpy", seed, args.epochs, folder) for seed in args.seeds]
+        lava_runs = [ep_run("lava", seed, args.epochs, folder) for seed in args.lava_seeds]
+    backprop = [backprop_run(seed, args.epochs) for seed in args.seeds]
+    median = statistics.median(r["test_accuracy"] for r in numpy_runs)
+    backprop_median = statistics.median(r["test_accuracy"] for r in backprop)
+    numpy_wall = {r["seed"]: r["wall_s"] for r in numpy_runs}
+    payload = {
+        "settings": {"sizes": [64, 256, 10], "epochs": args.epochs, "cli_defaults": True},
+        "numpy": numpy_runs, "lava": lava_runs, "backprop": backprop,
+        "numpy_median_test_accuracy": median,
+        "backprop_median_test_accuracy": backprop_median,
+        "ratio_to_backprop": median / backprop_median,
+        "lava_to_numpy_time": [r["wall_s"] / numpy_wall[r["seed"]] for r in lava_runs
+                               if r["seed"] in numpy_wall],
+        "targets": {"median_test_accuracy>=0.970": median >= 0.970,
+                    "numpy_wall_s<60": max(numpy_wall.values()) < 60},
+    }
+    write_result("ep_digits", payload)
+
+
+if __name__ == "__main__":
+    main()
