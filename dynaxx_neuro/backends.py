@@ -18,10 +18,25 @@ def lava_available() -> bool:
     return importlib.util.find_spec("lava") is not None
 
 
+def prepare_lava_import() -> None:
+    """Let Lava's runtime be imported after something else chose a multiprocessing start method.
+
+    lava-nc 0.10.0 calls ``multiprocessing.set_start_method('fork')`` without ``force`` when
+    its runtime module is first imported, which raises once any library has fixed the start
+    method (e.g. by asking for it). Resetting the unset-yet-fixed choice first lets Lava pick
+    'fork', the Linux default it needs.
+    """
+    import multiprocessing
+    if ("lava.magma.runtime.message_infrastructure.multiprocessing" not in sys.modules
+            and multiprocessing.get_start_method(allow_none=True) is not None):
+        multiprocessing.set_start_method(None, force=True)
+
+
 def loihi2_available() -> bool:
     """Whether Intel's Loihi extension is installed (``Loihi2HwCfg`` needs it)."""
     if not lava_available():
         return False
+    prepare_lava_import()
     from lava.utils import loihi
     return bool(loihi.is_installed())
 

@@ -30,7 +30,8 @@ class EPConfig:
 
     def __post_init__(self):
         if len(self.sizes) < 2:
-            raise ValueError(f"sizes must list at least input and output sizes, got {self.sizes!r}.")
+            raise ValueError("sizes must list at least the input and output sizes, "
+                             f"got {self.sizes!r}.")
         for n in self.sizes:
             if n < 1:
                 raise ValueError(f"every layer size must be >= 1, got {self.sizes!r}.")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPData, EPParameters,
                                              EpochResult, n_eval_batches)
 
@@ -29,6 +30,7 @@ class EPLavaRunner:
     """Trains and evaluates an EP network as Lava processes (floating_pt models)."""
 
     def __init__(self, config: EPConfig, data: EPData, params: EPParameters, start_epoch: int):
+        prepare_lava_import()
         from lava.magma.core.run_configs import Loihi2SimCfg
         from dynaxx_neuro.models import float_model_map
         from dynaxx_neuro.processes.ep import EPLayer, EPReadout, EPSource, EPSynapse
