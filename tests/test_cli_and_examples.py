@@ -67,3 +67,19 @@ def test_example_ep_digits_runs(tmp_path, monkeypatch, capsys):
     runpy.run_path(str(EXAMPLES / "ep_digits.py"), run_name="__main__")
     assert "final metrics" in capsys.readouterr().out
     assert (tmp_path / "run" / "plots" / "energy_settling.png").exists()
+
+
+@pytest.mark.lava
+def test_train_on_the_lava_backend_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    lava_small = [arg if arg != "numpy" else "lava" for arg in SMALL]
+    result = _invoke(["train", "ep", "--out", str(out), *lava_small, "--no-plots"])
+    assert result.exit_code == 0, result.output
+    from dynaxx_neuro.records import RunDir
+    run = RunDir.open(out)
+    assert run.info()["backend"] == "lava" and run.info()["tag"] == "floating_pt"
+    assert run.read_table("energy")["F"].size > 0
+    # The Lava-trained checkpoint evaluates to the same accuracy on the numpy back end.
+    lava_eval = _invoke(["eval", str(out)]).output
+    numpy_eval = _invoke(["eval", str(out), "--backend", "numpy"]).output
+    assert lava_eval.replace('"lava"', '"numpy"') == numpy_eval
