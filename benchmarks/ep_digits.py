@@ -15,7 +15,8 @@ import time
 from common import scratch_runs, write_result
 
 from dynaxx_neuro.baseline import MLPConfig, train_mlp
-from dynaxx_neuro.train import prepare_ep_data, train_ep
+from dynaxx_neuro.datasets import prepare_splits
+from dynaxx_neuro.train_ep import train_ep
 
 
 def ep_run(backend: str, seed: int, epochs: int, folder) -> dict:
@@ -30,7 +31,7 @@ def ep_run(backend: str, seed: int, epochs: int, folder) -> dict:
 
 def backprop_run(seed: int, epochs: int) -> dict:
     # Same data as EP: the training split without the validation hold-out.
-    data = prepare_ep_data("digits", None, 0.1, seed)
+    data = prepare_splits("digits", None, 0.1, seed)
     config = MLPConfig(sizes=(64, 256, 10), lr=0.05, momentum=0.9, batch_size=20, seed=seed)
     result = train_mlp(config, data.x_train, data.y_train, data.x_test, data.y_test, epochs, 10)
     return {"seed": seed, "test_accuracy": result["test_accuracy"],

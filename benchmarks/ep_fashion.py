@@ -14,7 +14,8 @@ import statistics
 from common import scratch_runs, write_result
 
 from dynaxx_neuro.baseline import MLPConfig, train_mlp
-from dynaxx_neuro.train import prepare_ep_data, train_ep
+from dynaxx_neuro.datasets import prepare_splits
+from dynaxx_neuro.train_ep import train_ep
 
 
 def ep_run(backend: str, epochs: int, folder) -> dict:
@@ -38,7 +39,7 @@ def main():
     with scratch_runs() as folder:
         numpy_run = ep_run("numpy", args.epochs, folder)
         lava_run = ep_run("lava", args.lava_epochs, folder) if args.lava_epochs else None
-    data = prepare_ep_data("fashion-mnist", None, 0.1, 0)
+    data = prepare_splits("fashion-mnist", None, 0.1, 0)
     mlp = train_mlp(MLPConfig(sizes=(784, 500, 10), lr=0.05, momentum=0.9, batch_size=20),
                     data.x_train, data.y_train, data.x_test, data.y_test, args.epochs, 10)
     backprop = {"test_accuracy": mlp["test_accuracy"],

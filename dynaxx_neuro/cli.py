@@ -98,11 +98,12 @@ def train_ep_command(dataset, data_dir, backend, out, resume, hidden, beta, eps,
                      symmetric, random_sign, beta_warmup, lrs, lr_decay, momentum, epochs,
                      batch_size, validation, seed, log_batches, plots, progress):
     """Equilibrium propagation (Scellier & Bengio 2017) on Lava or NumPy."""
-    from dynaxx_neuro import train as training
+    from dynaxx_neuro.train import resume as resume_run
+    from dynaxx_neuro.train_ep import train_ep
     if resume is not None:
-        run = training.resume(resume, epochs if _given("epochs") else None, progress)
+        run = resume_run(resume, epochs if _given("epochs") else None, progress)
     else:
-        run = training.train_ep(
+        run = train_ep(
             dataset=dataset, hidden=_numbers(hidden, int, "hidden"), backend=backend,
             epochs=epochs, out=out, data_dir=data_dir, validation=validation, beta=beta,
             eps=eps, t_free=t_free, t_nudge=t_nudge, symmetric=symmetric,

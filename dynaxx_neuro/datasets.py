@@ -11,7 +11,8 @@ image shape kept for plotting receptive fields.
 * ``mnist``: 28x28 IDX files from a folder the user names (``--data-dir``).
 
 It also provides `read_idx` (plain or gzipped IDX files), `check_arrays` for
-user-supplied arrays and a stratified, seeded `validation_split`.
+user-supplied arrays, a stratified, seeded `validation_split`, and `Splits` /
+`prepare_splits`: the train/validation/test arrays a training run streams.
 """
 
 from __future__ import annotations
@@ -233,3 +234,37 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Datase
     x_tr, y_tr = _load_idx_split(name, folder, IDX_STEMS[0], IDX_STEMS[1])
     x_te, y_te = _load_idx_split(name, folder, IDX_STEMS[2], IDX_STEMS[3])
     return Dataset(name, x_tr, y_tr, x_te, y_te, 10, (28, 28))
+
+
+@dataclass(frozen=True, eq=False)
+class Splits:
+    """The arrays of a training run: a validation part held out of the training
+    split for tuning, and the test split, which is only reported."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    image_shape: tuple[int, int]
+
+    def targets(self, y: np.ndarray) -> np.ndarray:
+        """One-hot targets (N, n_classes) of labels y."""
+        return np.eye(self.n_classes)[y]
+
+
+def prepare_splits(name: str, data_dir=None, validation: float = 0.1,
+                   seed: int = 0) -> Splits:
+    """Load a dataset and hold out a stratified `validation` fraction of its
+    training split (none when 0), chosen by `seed`."""
+    data = load_dataset(name, data_dir)
+    x_train, y_train = data.x_train, data.y_train
+    if validation == 0:
+        x_val, y_val = x_train[:0], y_train[:0]
+    else:
+        x_train, y_train, x_val, y_val = validation_split(x_train, y_train,
+                                                          validation, seed)
+    return Splits(x_train, y_train, x_val, y_val, data.x_test, data.y_test,
+                  data.n_classes, data.image_shape)

@@ -8,7 +8,7 @@ draw the learning curves and the settling energies: the README's demo through th
 import argparse
 
 from dynaxx_neuro.analysis.figures import plot_run
-from dynaxx_neuro.train import train_ep
+from dynaxx_neuro.train_ep import train_ep
 
 
 def main(argv=None):

@@ -5,9 +5,9 @@ round-off; 1e-9 is the issue's bound."""
 import numpy as np
 import pytest
 
-from dynaxx_neuro.datasets import load_dataset
 from dynaxx_neuro.kernels import ep
-from dynaxx_neuro.networks.ep_common import EPConfig, EPData, EPParameters
+from dynaxx_neuro.datasets import Splits, load_dataset
+from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters
 from dynaxx_neuro.networks.ep_numpy import EPNumpyRunner
 
 pytestmark = pytest.mark.lava
@@ -18,8 +18,7 @@ def _small_problem():
     x, y = digits.x_train, digits.y_train
     # 40 training samples (5 batches of 8), 7 validation and 5 test samples: the last
     # batches of both evaluation splits are padded.
-    data = EPData(x[:40], y[:40], x[40:47], y[40:47], x[50:55], y[50:55], 10)
-    return data
+    return Splits(x[:40], y[:40], x[40:47], y[40:47], x[50:55], y[50:55], 10, (8, 8))
 
 
 @pytest.mark.parametrize("symmetric, random_sign, momentum", [(True, False, 0.5),
@@ -39,9 +38,9 @@ def test_lava_and_numpy_agree_on_states_energies_and_weights(symmetric, random_s
         for epoch in range(2):
             expected, got = numpy_runner.run_epoch(epoch), lava_runner.run_epoch(epoch)
             # Energies of every settling step of the logged batches cover every state.
-            for name in ("energy", "cost", "total"):
-                np.testing.assert_allclose(getattr(got, name), getattr(expected, name),
-                                           rtol=0, atol=1e-9)
+            for name in ("E", "C", "F"):
+                np.testing.assert_allclose(got.tables["energy"][name],
+                                           expected.tables["energy"][name], rtol=0, atol=1e-9)
             np.testing.assert_array_equal(got.val_predictions, expected.val_predictions)
             np.testing.assert_array_equal(got.test_predictions, expected.test_predictions)
             assert got.train_accuracy == expected.train_accuracy

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from dynaxx_neuro import train
-from dynaxx_neuro.networks.ep_common import EpochResult, EPParameters
+from dynaxx_neuro.datasets import prepare_splits
+from dynaxx_neuro.networks.ep_common import EPParameters, n_train_batches
+from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.train_ep import config_from_dict, train_ep
 from dynaxx_neuro.records import RunDir
 
 SMALL = dict(dataset="digits", hidden=(16,), backend="numpy", t_free=6, t_nudge=2,
@@ -12,7 +15,7 @@ SMALL = dict(dataset="digits", hidden=(16,), backend="numpy", t_free=6, t_nudge=
 
 
 def test_a_run_folder_holds_config_metrics_energies_and_checkpoints(tmp_path):
-    run = train.train_ep(epochs=2, out=tmp_path / "run", **SMALL)
+    run = train_ep(epochs=2, out=tmp_path / "run", **SMALL)
     info = run.info()
     assert info["config"]["sizes"] == [64, 16, 10]
     assert info["final_metrics"]["epoch"] == 1
@@ -28,8 +31,8 @@ def test_a_run_folder_holds_config_metrics_energies_and_checkpoints(tmp_path):
 
 
 def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
-    whole = train.train_ep(epochs=3, out=tmp_path / "whole", **SMALL)
-    part = train.train_ep(epochs=1, out=tmp_path / "part", **SMALL)
+    whole = train_ep(epochs=3, out=tmp_path / "whole", **SMALL)
+    part = train_ep(epochs=1, out=tmp_path / "part", **SMALL)
     train.resume(part.path, epochs=3, show_progress=False)
     epoch_whole, arrays_whole = whole.last_checkpoint()
     epoch_part, arrays_part = RunDir.open(part.path).last_checkpoint()
@@ -49,8 +52,7 @@ class _DivergingRunner:
     def run_epoch(self, epoch, progress=None):
         if epoch == 0:
             return self.inner.run_epoch(epoch, progress)
-        empty = np.zeros(0, dtype=int)
-        return EpochResult(0.1, np.nan, empty, np.nan, empty, np.nan, diverged=True)
+        return EpochResult.divergence(0.1)
 
     def parameters(self):
         return self.inner.parameters()
@@ -58,14 +60,15 @@ class _DivergingRunner:
 
 def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     from dynaxx_neuro.networks.ep_numpy import EPNumpyRunner
-    run = train.train_ep(epochs=0, out=tmp_path / "run", **SMALL)
+    run = train_ep(epochs=0, out=tmp_path / "run", **SMALL)
     info = run.info()
-    config = train.ep_config_from_dict(info["config"])
-    data = train.prepare_ep_data("digits", None, 0.1, config.seed)
+    config = config_from_dict(info["config"])
+    data = prepare_splits("digits", None, 0.1, config.seed)
     params = EPParameters.initial(config.sizes, np.random.default_rng(0))
     runner = _DivergingRunner(EPNumpyRunner(config, data, params))
     with pytest.raises(train.TrainingDiverged, match="epoch 2"):
-        train.fit(runner, run, data, config.schedule, 0, 3, config.batch_size, False)
+        train.fit(runner, run, data, 0, 3, n_train_batches(len(data.x_train), config.batch_size),
+                  config.batch_size, False)
     assert run.last_checkpoint()[0] == 0
     assert set(run.read_table("metrics")["epoch"]) == {0}
 
@@ -76,7 +79,7 @@ def test_numpy_training_reports_divergence_on_nan_weights(tmp_path, monkeypatch)
                         lambda post_a, pre_a, *rest: np.full((post_a.shape[1], pre_a.shape[1]),
                                                              np.nan))
     with pytest.raises(train.TrainingDiverged, match="diverged in epoch 1"):
-        train.train_ep(epochs=1, out=tmp_path / "run", **SMALL)
+        train_ep(epochs=1, out=tmp_path / "run", **SMALL)
     assert RunDir.open(tmp_path / "run").last_checkpoint() is None
 
 
@@ -91,7 +94,7 @@ def test_numpy_training_reports_divergence_on_nan_weights(tmp_path, monkeypatch)
 def test_bad_training_arguments_fail_with_one_sentence(tmp_path, kwargs, message):
     arguments = {**SMALL, "epochs": 1, **kwargs}
     with pytest.raises(ValueError, match=message):
-        train.train_ep(out=tmp_path / "run", **arguments)
+        train_ep(out=tmp_path / "run", **arguments)
 
 
 def test_a_folder_that_is_not_a_run_is_refused(tmp_path):

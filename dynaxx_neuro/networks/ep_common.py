@@ -9,7 +9,7 @@ the last batch of each split padded with zero rows that nobody counts).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -81,23 +81,6 @@ class EPParameters:
 
     def is_finite(self) -> bool:
         return all(np.isfinite(a).all() for a in self.to_arrays().values())
-
-
-@dataclass(frozen=True)
-class EPData:
-    """The arrays an EP run streams: inputs in [0, 1], labels, one-hot targets."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    n_classes: int
-
-    def targets(self, y: np.ndarray) -> np.ndarray:
-        """One-hot targets d (N, n_classes)."""
-        return np.eye(self.n_classes)[y]
 
 
 def n_train_batches(n_train: int, batch_size: int) -> int:
@@ -174,18 +157,18 @@ class EPCycle:
         return epoch, TEST, j - n_val_batches
 
 
-@dataclass
-class EpochResult:
-    """What one epoch of either back end produced."""
+def energy_table(epoch: int, energies: np.ndarray, schedule: ep.EPSchedule) -> dict:
+    """Long-form settling energies of the logged batches of an epoch.
 
-    train_accuracy: float
-    train_loss: float
-    val_predictions: np.ndarray
-    val_loss: float
-    test_predictions: np.ndarray
-    test_loss: float
-    # Settling energies of the logged batches, each (n_logged, period, B): E, C, F.
-    energy: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
-    cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
-    total: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
-    diverged: bool = False
+    ``energies`` is (3, n_logged, period, B): E, C and F at every period step. One row per
+    (batch, period step, sample) with the phase and the step index inside the phase.
+    """
+    _, n_batches, period, batch = energies.shape
+    grid = np.indices((n_batches, period, batch)).reshape(3, -1)
+    steps = grid[1]
+    phases = np.array([ep.PHASE_NAMES[schedule.phase(k)] for k in range(period)])
+    phase_steps = np.array([schedule.phase_step(k) for k in range(period)])
+    energy, cost, total = (values.ravel() for values in energies)
+    return {"epoch": np.full(steps.size, epoch), "batch": grid[0], "sample": grid[2],
+            "period_step": steps, "phase": phases[steps], "step": phase_steps[steps],
+            "E": energy, "C": cost, "F": total}

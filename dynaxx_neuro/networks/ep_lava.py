@@ -19,8 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
-from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPData, EPParameters,
-                                             EpochResult, n_eval_batches)
+from dynaxx_neuro.datasets import Splits
+from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPParameters, energy_table,
+                                             epoch_plan, n_eval_batches)
+from dynaxx_neuro.networks.result import EpochResult
 
 # Training periods run between two progress reads.
 PROGRESS_PERIODS = 10
@@ -29,7 +31,7 @@ PROGRESS_PERIODS = 10
 class EPLavaRunner:
     """Trains and evaluates an EP network as Lava processes (floating_pt models)."""
 
-    def __init__(self, config: EPConfig, data: EPData, params: EPParameters, start_epoch: int):
+    def __init__(self, config: EPConfig, data: Splits, params: EPParameters, start_epoch: int):
         prepare_lava_import()
         from lava.magma.core.run_configs import Loihi2SimCfg
         from dynaxx_neuro.models import float_model_map
@@ -99,18 +101,13 @@ class EPLavaRunner:
             if progress is not None:
                 progress(chunk, accuracy)
             if not np.isfinite(readout.train_cost.get()[0]):
-                return self._diverged(accuracy)
+                return EpochResult.divergence(accuracy)
         self._run(n_eval_batches(self.cycle.n_val, self.config.batch_size)
                   + n_eval_batches(self.cycle.n_test, self.config.batch_size))
         self.next_epoch += 1
-        return self._result()
+        return self._result(epoch)
 
-    def _diverged(self, accuracy: float) -> EpochResult:
-        empty = np.zeros(0, dtype=int)
-        return EpochResult(accuracy, float("nan"), empty, float("nan"), empty, float("nan"),
-                           diverged=True)
-
-    def _result(self) -> EpochResult:
+    def _result(self, epoch: int) -> EpochResult:
         readout, n_val = self.readout, self.cycle.n_val
         seen = max(int(readout.train_seen.get()[0]), 1)
         pred = readout.eval_pred.get().astype(int)
@@ -119,20 +116,19 @@ class EPLavaRunner:
         energy = (sum(layer.energy_log.get() for layer in self.layers)
                   + sum(synapse.energy_log.get() for synapse in self.forward))[:logged]
         cost_log = self.layers[-1].cost_log.get()[:logged]
-        betas = self._logged_betas()
-        total = energy + betas[:, :, None] * cost_log
+        total = energy + self._logged_betas(epoch)[:, :, None] * cost_log
         n_eval = n_val + self.cycle.n_test
+        tables = ({"energy": energy_table(epoch, np.stack([energy, cost_log, total]),
+                                          self.config.schedule)} if logged else {})
         return EpochResult(readout.train_correct.get()[0] / seen,
                            readout.train_cost.get()[0] / seen,
                            pred[:n_val], _mean(cost[:n_val]),
-                           pred[n_val:n_eval], _mean(cost[n_val:n_eval]),
-                           energy, cost_log, total)
+                           pred[n_val:n_eval], _mean(cost[n_val:n_eval]), tables)
 
-    def _logged_betas(self) -> np.ndarray:
+    def _logged_betas(self, epoch: int) -> np.ndarray:
         """beta_k of every period step of the logged batches, (n_logged, period)."""
-        from dynaxx_neuro.networks.ep_common import epoch_plan
         schedule = self.config.schedule
-        _, betas = epoch_plan(self.config, self.cycle.n_train, self.next_epoch - 1)
+        _, betas = epoch_plan(self.config, self.cycle.n_train, epoch)
         return np.array([[schedule.phase_beta(k, beta) for k in range(schedule.period)]
                          for beta in betas[:self.cycle.n_logged]]).reshape(-1, schedule.period)
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.kernels import ep
-from dynaxx_neuro.networks.ep_common import (EPConfig, EPData, EPParameters, EpochResult,
-                                             epoch_plan, n_eval_batches, padded_batch)
+from dynaxx_neuro.datasets import Splits
+from dynaxx_neuro.networks.ep_common import (EPConfig, EPParameters, energy_table, epoch_plan,
+                                             n_eval_batches, padded_batch)
+from dynaxx_neuro.networks.result import EpochResult
 
 
 @dataclass
@@ -133,7 +135,7 @@ def evaluate(params: EPParameters, x: np.ndarray, y: np.ndarray, config: EPConfi
 class EPNumpyRunner:
     """Trains and evaluates an EP network epoch by epoch in this process."""
 
-    def __init__(self, config: EPConfig, data: EPData, params: EPParameters):
+    def __init__(self, config: EPConfig, data: Splits, params: EPParameters):
         self.config, self.data, self.params = config, data, params
 
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
@@ -155,15 +157,15 @@ class EPNumpyRunner:
             seen += len(rows)
             self.params = apply_update(self.params, x, trace, beta, config, epoch)
             if not self.params.is_finite():
-                return EpochResult(correct / seen, loss / seen, np.zeros(0, int), float("nan"),
-                                   np.zeros(0, int), float("nan"), *energy, diverged=True)
+                return EpochResult.divergence(correct / seen)
             if progress is not None:
                 progress(1, correct / seen)
         val_pred, val_loss = evaluate(self.params, data.x_val, data.y_val, config, data.n_classes)
         test_pred, test_loss = evaluate(self.params, data.x_test, data.y_test, config,
                                         data.n_classes)
+        tables = {"energy": energy_table(epoch, energy, config.schedule)} if logged else {}
         return EpochResult(correct / max(seen, 1), loss / max(seen, 1), val_pred, val_loss,
-                           test_pred, test_loss, *energy)
+                           test_pred, test_loss, tables)
 
     def parameters(self) -> EPParameters:
         return self.params

@@ -1,0 +1,134 @@
+"""Training equilibrium propagation: the EP configuration from options or run.json, its
+runners on the ``lava`` and ``numpy`` back ends, and evaluation of a checkpoint. The loop
+itself is ``train.fit``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from dynaxx_neuro.backends import require_backend
+from dynaxx_neuro.datasets import Splits, prepare_splits
+from dynaxx_neuro.kernels import ep
+from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters, n_train_batches
+from dynaxx_neuro.records import RunDir
+from dynaxx_neuro.train import check_count, fit
+
+EP_BACKENDS = ("lava", "numpy")
+
+
+def config_from_dict(values: dict) -> EPConfig:
+    """Rebuild an EPConfig from its run.json form (``dataclasses.asdict``)."""
+    learning = dict(values["learning"], lrs=tuple(values["learning"]["lrs"]))
+    return EPConfig(sizes=tuple(values["sizes"]),
+                    schedule=ep.EPSchedule(**values["schedule"]),
+                    dynamics=ep.EPDynamics(**values["dynamics"]),
+                    learning=ep.EPLearning(**learning),
+                    batch_size=values["batch_size"], seed=values["seed"],
+                    log_batches=values["log_batches"])
+
+
+def make_runner(backend: str, config: EPConfig, data: Splits, params: EPParameters,
+                start_epoch: int):
+    """The runner of a back end (Lava is imported only when asked for)."""
+    require_backend(backend, EP_BACKENDS)
+    if backend == "numpy":
+        from dynaxx_neuro.networks.ep_numpy import EPNumpyRunner
+        return EPNumpyRunner(config, data, params)
+    from dynaxx_neuro.networks.ep_lava import EPLavaRunner
+    return EPLavaRunner(config, data, params, start_epoch)
+
+
+def _run_data(info: dict, config: EPConfig) -> Splits:
+    """The data of a run as run.json describes it, checked against the network's sizes."""
+    data = prepare_splits(info["dataset"], info.get("data_dir"), info["validation"],
+                          config.seed)
+    if data.x_train.shape[1] != config.sizes[0] or data.n_classes != config.sizes[-1]:
+        raise ValueError(f"dataset {info['dataset']!r} has {data.x_train.shape[1]} features and "
+                         f"{data.n_classes} classes but the network has sizes {config.sizes}.")
+    return data
+
+
+def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -> RunDir:
+    """Train the run described by run.json from its last checkpoint (or from the start)."""
+    info = run.info()
+    config = config_from_dict(info["config"])
+    data = data or _run_data(info, config)
+    checkpoint = run.last_checkpoint()
+    if checkpoint is None:
+        first_epoch = 0
+        params = EPParameters.initial(config.sizes, np.random.default_rng([config.seed, 7]))
+    else:
+        first_epoch = checkpoint[0] + 1
+        params = EPParameters.from_arrays(checkpoint[1], config.n_weight_layers)
+    runner = make_runner(info["backend"], config, data, params, first_epoch)
+    try:
+        fit(runner, run, data, first_epoch, info["epochs"],
+            n_train_batches(len(data.x_train), config.batch_size), config.batch_size,
+            show_progress)
+    finally:
+        runner.close()
+    return run
+
+
+def train_ep(dataset: str = "digits", hidden: tuple[int, ...] = (256,), backend: str = "lava",
+             epochs: int = 30, out=None, data_dir: str | None = None,
+             validation: float = 0.1, beta: float = 1.0, eps: float = 0.5, t_free: int = 20,
+             t_nudge: int = 4, symmetric: bool = True, random_sign: bool = False,
+             beta_warmup_epochs: int = 0, lrs: tuple[float, ...] | None = None,
+             lr_decay: float = 0.93, momentum: float = 0.0, batch_size: int = 20,
+             seed: int = 0, log_batches: int = 2, show_progress: bool = True) -> RunDir:
+    """Train a layered EP network and write a run folder; returns it.
+
+    ``lrs`` defaults to 0.1 for the first weight layer, halved for each layer above
+    (Scellier & Bengio's 0.1, 0.05 for one hidden layer).
+    """
+    check_count("epochs", epochs, 0)
+    for size in hidden:
+        check_count("hidden size", size, 1)
+    if not 0 <= validation < 1:
+        raise ValueError(f"validation must be in [0, 1), got {validation!r}.")
+    require_backend(backend, EP_BACKENDS)
+    data = prepare_splits(dataset, data_dir, validation, seed)
+    sizes = (data.x_train.shape[1], *hidden, data.n_classes)
+    if lrs is None:
+        lrs = tuple(0.1 * 0.5 ** i for i in range(len(sizes) - 1))
+    config = EPConfig(sizes=sizes, schedule=ep.EPSchedule(t_free, t_nudge, symmetric),
+                      dynamics=ep.EPDynamics(beta, eps),
+                      learning=ep.EPLearning(tuple(lrs), lr_decay, momentum, random_sign,
+                                             beta_warmup_epochs),
+                      batch_size=batch_size, seed=seed, log_batches=log_batches)
+    run = RunDir.create(out, f"ep-{dataset}-{backend}", {
+        "rule": "ep", "dataset": dataset, "data_dir": data_dir, "backend": backend,
+        "tag": "numpy" if backend == "numpy" else "floating_pt", "epochs": epochs,
+        "validation": validation, "seed": seed, "config": dataclasses.asdict(config)})
+    return continue_run(run, show_progress, data)
+
+
+def evaluate_checkpoint(run: RunDir, backend: str | None = None) -> dict:
+    """Accuracy and loss of the run's last checkpoint on its validation and test splits."""
+    info = run.info()
+    checkpoint = run.last_checkpoint()
+    if checkpoint is None:
+        raise ValueError(f"run {str(run.path)!r} has no checkpoint yet; train at least one "
+                         "epoch.")
+    config = config_from_dict(info["config"])
+    data = _run_data(info, config)
+    eval_only = dataclasses.replace(data, x_train=data.x_train[:0], y_train=data.y_train[:0])
+    params = EPParameters.from_arrays(checkpoint[1], config.n_weight_layers)
+    backend = backend or info["backend"]
+    runner = make_runner(backend, config, eval_only, params, checkpoint[0])
+    try:
+        result = runner.run_epoch(checkpoint[0])
+    finally:
+        runner.close()
+    metrics = {"epoch": checkpoint[0], "backend": backend}
+    for split, pred, labels, loss in (
+            ("val", result.val_predictions, data.y_val, result.val_loss),
+            ("test", result.test_predictions, data.y_test, result.test_loss)):
+        if len(labels):
+            metrics[f"{split}_accuracy"] = float((pred == labels).mean())
+            metrics[f"{split}_loss"] = loss
+    return metrics
