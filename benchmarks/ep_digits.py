@@ -1,4 +1,4 @@
-"""EP on 8x8 digits with the default settings of `dynaxx train ep` (64-256-10).
+"""EP on 8x8 digits with the default settings of `dynaxx train ep` (64-512-10).
 
 Targets (issue 2): test accuracy >= 97.0 % as the median of 3 seeds; the numpy back end
 under 60 s wall per training run; the lava back end's accuracy, time and ratio to numpy.
@@ -32,7 +32,7 @@ def ep_run(backend: str, seed: int, epochs: int, folder) -> dict:
 def backprop_run(seed: int, epochs: int) -> dict:
     # Same data as EP: the training split without the validation hold-out.
     data = prepare_splits("digits", None, 0.1, seed)
-    config = MLPConfig(sizes=(64, 256, 10), lr=0.05, momentum=0.9, batch_size=20, seed=seed)
+    config = MLPConfig(sizes=(64, 512, 10), lr=0.05, momentum=0.9, batch_size=20, seed=seed)
     result = train_mlp(config, data.x_train, data.y_train, data.x_test, data.y_test, epochs, 10)
     return {"seed": seed, "test_accuracy": result["test_accuracy"],
             "wall_s": round(sum(result["epoch_seconds"]), 2)}
@@ -52,7 +52,7 @@ def main():
     backprop_median = statistics.median(r["test_accuracy"] for r in backprop)
     numpy_wall = {r["seed"]: r["wall_s"] for r in numpy_runs}
     payload = {
-        "settings": {"sizes": [64, 256, 10], "epochs": args.epochs, "cli_defaults": True},
+        "settings": {"sizes": [64, 512, 10], "epochs": args.epochs, "cli_defaults": True},
         "numpy": numpy_runs, "lava": lava_runs, "backprop": backprop,
         "numpy_median_test_accuracy": median,
         "backprop_median_test_accuracy": backprop_median,

@@ -68,19 +68,19 @@ def train():
 @click.option("--backend", default="lava", show_default=True, help=f"One of {', '.join(BACKENDS)}.")
 @click.option("--out", default=None, help="Run folder (default runs/<time>-ep-<data>-<backend>).")
 @click.option("--resume", default=None, help="Continue this run folder from its last checkpoint.")
-@click.option("--hidden", default="256", show_default=True, help="Hidden sizes, e.g. 500,500.")
-@click.option("--beta", default=1.0, show_default=True, type=float, help="Nudging strength > 0.")
-@click.option("--eps", default=0.5, show_default=True, type=float, help="Settling step in (0, 1].")
-@click.option("--t-free", default=20, show_default=True, type=int, help="Free-phase steps.")
+@click.option("--hidden", default="512", show_default=True, help="Hidden sizes, e.g. 500,500.")
+@click.option("--beta", default=0.5, show_default=True, type=float, help="Nudging strength > 0.")
+@click.option("--eps", default=1.0, show_default=True, type=float, help="Settling step in (0, 1].")
+@click.option("--t-free", default=12, show_default=True, type=int, help="Free-phase steps.")
 @click.option("--t-nudge", default=4, show_default=True, type=int, help="Steps per nudged phase.")
 @click.option("--symmetric/--one-sided", default=True, show_default=True,
               help="Symmetric (+beta and -beta) or one-sided nudging.")
 @click.option("--random-sign", is_flag=True, help="Random sign of beta per batch (one-sided).")
 @click.option("--beta-warmup", default=0, show_default=True, type=int,
               help="Epochs of linear beta warm-up.")
-@click.option("--lrs", default=None, help="Per-layer learning rates, e.g. 0.1,0.05 "
-              "(default 0.1 halved per layer).")
-@click.option("--lr-decay", default=0.93, show_default=True, type=float,
+@click.option("--lrs", default=None, help="Per-layer learning rates, e.g. 0.2,0.1 "
+              "(default 0.2 halved per layer).")
+@click.option("--lr-decay", default=0.9, show_default=True, type=float,
               help="Per-epoch learning-rate decay factor in (0, 1].")
 @click.option("--momentum", default=0.0, show_default=True, type=float,
               help="Momentum of the local updates in [0, 1).")

@@ -17,8 +17,7 @@ def main(argv=None):
     parser.add_argument("--backend", default="lava", choices=("lava", "numpy"))
     parser.add_argument("--out", default=None, help="run folder (default runs/<time>-...)")
     args = parser.parse_args(argv)
-    run = train_ep(dataset="digits", hidden=(256,), backend=args.backend, epochs=args.epochs,
-                   out=args.out)
+    run = train_ep(dataset="digits", backend=args.backend, epochs=args.epochs, out=args.out)
     print("final metrics:", run.info()["final_metrics"])
     for path in plot_run(run.path):
         print("plot:", path)
