@@ -7,8 +7,9 @@ import pytest
 
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.datasets import Splits, load_dataset
-from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters
-from dynaxx_neuro.networks.ep_numpy import EPNumpyRunner
+from dynaxx_neuro.networks.ep_common import (EPConfig, EPParameters, n_eval_batches,
+                                             padded_batch)
+from dynaxx_neuro.networks.ep_numpy import EPNumpyRunner, settle_period
 
 pytestmark = pytest.mark.lava
 
@@ -45,6 +46,15 @@ def test_lava_and_numpy_agree_on_states_energies_and_weights(symmetric, random_s
             np.testing.assert_array_equal(got.test_predictions, expected.test_predictions)
             assert got.train_accuracy == expected.train_accuracy
             assert got.test_loss == pytest.approx(expected.test_loss, abs=1e-9)
+        # States: the layers' last states are those of the final step of the last period
+        # (the padded last test batch, beta = 0), which settle_period reproduces.
+        last = (n_eval_batches(len(data.x_test), config.batch_size) - 1) * config.batch_size
+        x_last = padded_batch(data.x_test, last, config.batch_size)
+        expected_rates = settle_period(numpy_runner.parameters(), x_last,
+                                       np.zeros((config.batch_size, 10)), 0.0, config)
+        final = expected_rates.nudged_neg if symmetric else expected_rates.nudged
+        for layer, rates in zip(lava_runner.layers, final):
+            np.testing.assert_allclose(ep.rho(layer.s.get()), rates, rtol=0, atol=1e-9)
         lava_params = lava_runner.parameters().to_arrays()
         numpy_params = numpy_runner.parameters().to_arrays()
         assert lava_params.keys() == numpy_params.keys()
