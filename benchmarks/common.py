@@ -33,7 +33,8 @@ def write_result(name: str, payload: dict) -> Path:
 
 
 @contextmanager
-def scratch_runs():
-    """A temporary folder for the run folders a benchmark writes (deleted afterwards)."""
-    with tempfile.TemporaryDirectory(prefix="dynaxx-bench-") as folder:
+def scratch_runs(name: str = "bench"):
+    """A temporary folder, named after the benchmark, for the run folders it writes (deleted
+    afterwards)."""
+    with tempfile.TemporaryDirectory(prefix=f"dynaxx-{name}-") as folder:
         yield Path(folder)

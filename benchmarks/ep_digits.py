@@ -44,7 +44,7 @@ def main():
     parser.add_argument("--lava-seeds", type=int, nargs="*", default=[0])
     parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args()
-    with scratch_runs() as folder:
+    with scratch_runs("ep_digits") as folder:
         numpy_runs = [ep_run("numpy", seed, args.epochs, folder) for seed in args.seeds]
         lava_runs = [ep_run("lava", seed, args.epochs, folder) for seed in args.lava_seeds]
     backprop = [backprop_run(seed, args.epochs) for seed in args.seeds]

@@ -36,7 +36,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lava-epochs", type=int, default=1)
     args = parser.parse_args()
-    with scratch_runs() as folder:
+    with scratch_runs("ep_fashion") as folder:
         numpy_run = ep_run("numpy", args.epochs, folder)
         lava_run = ep_run("lava", args.lava_epochs, folder) if args.lava_epochs else None
     data = prepare_splits("fashion-mnist", None, 0.1, 0)
