@@ -6,6 +6,7 @@ reported (one epoch by default: a Lava epoch takes minutes). A backprop MLP of t
 shape, data, epochs and batch size runs in the same script.
 
     python benchmarks/ep_fashion.py --epochs 30 --lava-epochs 1
+    python benchmarks/ep_fashion.py --epochs 3 --lava-epochs 0 --name ep_fashion_timing
 """
 
 import argparse
@@ -35,8 +36,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lava-epochs", type=int, default=1)
+    parser.add_argument("--name", default="ep_fashion",
+                        help="result file name, e.g. ep_fashion_timing for a short timing run")
     args = parser.parse_args()
-    with scratch_runs("ep_fashion") as folder:
+    with scratch_runs(args.name) as folder:
         numpy_run = ep_run("numpy", args.epochs, folder)
         lava_run = ep_run("lava", args.lava_epochs, folder) if args.lava_epochs else None
     data = prepare_splits("fashion-mnist", None, 0.1, 0)
@@ -54,7 +57,7 @@ def main():
         "targets": {"test_accuracy>=0.880": numpy_run["test_accuracy"] >= 0.880,
                     "numpy_epoch_s<=15": numpy_run["median_epoch_s"] <= 15},
     }
-    write_result("ep_fashion", payload)
+    write_result(args.name, payload)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
     dynaxx train ep --resume runs/ep --epochs 40
     dynaxx eval runs/ep
     dynaxx plot runs/ep
+    dynaxx report runs/ep
+    dynaxx compare runs/ep runs/ep-symmetric --out comparison.png
 
 Bad input ends with one sentence on stderr and exit status 2 (1 for a diverged run), never
 a traceback.
@@ -18,6 +20,8 @@ import click
 
 from dynaxx_neuro.backends import BACKENDS
 from dynaxx_neuro.datasets import DATASET_NAMES
+from dynaxx_neuro.kernels.stdp import STDPRule
+from dynaxx_neuro.networks.stdp_lava import AdaptiveLIF, Presentation
 
 EXIT_BAD_INPUT, EXIT_DIVERGED = 2, 1
 
@@ -116,6 +120,242 @@ def train_ep_command(dataset, data_dir, backend, out, resume, hidden, beta, eps,
         _plot(run.path, "png")
 
 
+@train.command("ff")
+@click.option("--data", "dataset", default="digits", show_default=True,
+              help=f"Dataset: {', '.join(DATASET_NAMES)}.")
+@click.option("--data-dir", default=None, help="Folder with the IDX files (fashion-mnist, mnist).")
+@click.option("--backend", default="lava", show_default=True, help="lava or numpy.")
+@click.option("--out", default=None, help="Run folder (default runs/<time>-ff-<data>-<backend>).")
+@click.option("--resume", default=None, help="Continue this run folder from its last checkpoint.")
+@click.option("--hidden", default="500,500", show_default=True, help="FF layer sizes.")
+@click.option("--theta", default=5.0, show_default=True, type=float,
+              help="Goodness threshold > 0 of p = sigmoid(G - theta).")
+@click.option("--goodness", "goodness_kind", default="sum", show_default=True,
+              type=click.Choice(["sum", "mean"]), help="Sum or mean of squared activities.")
+@click.option("--dropout", default=0.0, show_default=True, type=float,
+              help="Dropout rate in [0, 1) on the activities entering the goodness.")
+@click.option("--label-mode", default="append", show_default=True,
+              help="Label one-hot appended to the input or replacing its first entries "
+                   "(append, replace).")
+@click.option("--label-scale", default=1.0, show_default=True, type=float,
+              help="Value of the label's one-hot entry.")
+@click.option("--negatives", default="wrong-label,hard", show_default=True,
+              help="One or two of wrong-label, noise, permutation, hybrid, hard.")
+@click.option("--negative-ratio", default=0.5, show_default=True, type=float,
+              help="Fraction in [0, 1] of negatives from the first of two strategies.")
+@click.option("--noise-std", default=0.5, show_default=True, type=float,
+              help="Standard deviation of the noise negatives.")
+@click.option("--schedule", default="joint", show_default=True,
+              help="joint, sequential (greedy layer by layer) or hybrid (then joint).")
+@click.option("--epochs-per-layer", default=5, show_default=True, type=int,
+              help="Epochs per layer of the sequential part of a schedule.")
+@click.option("--finetune-scale", default=0.1, show_default=True, type=float,
+              help="Rate factor of the joint fine-tuning of the hybrid schedule.")
+@click.option("--optimizer", default="adam", show_default=True, help="adam or sgd.")
+@click.option("--lrs", default=None, help="Per-layer learning rates (default 0.003 each).")
+@click.option("--readout-lr", default=0.01, show_default=True, type=float,
+              help="Learning rate of the softmax readout.")
+@click.option("--lr-decay", default=1.0, show_default=True, type=float,
+              help="Per-epoch learning-rate decay factor in (0, 1].")
+@click.option("--momentum", default=0.9, show_default=True, type=float,
+              help="SGD momentum, or Adam's beta1, in [0, 1).")
+@click.option("--weight-decay", default=0.0, show_default=True, type=float)
+@click.option("--predict", default="softmax", show_default=True,
+              help="Reported prediction: softmax (readout) or goodness (label argmax).")
+@click.option("--epochs", default=20, show_default=True, type=int)
+@click.option("--batch-size", default=50, show_default=True, type=int)
+@click.option("--validation", default=0.1, show_default=True, type=float,
+              help="Fraction of the training data held out for tuning.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--plots/--no-plots", default=True, show_default=True,
+              help="Draw the run's plots when training ends.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def train_ff_command(dataset, data_dir, backend, out, resume, hidden, theta, goodness_kind,
+                     dropout, label_mode, label_scale, negatives, negative_ratio, noise_std,
+                     schedule, epochs_per_layer, finetune_scale, optimizer, lrs, readout_lr,
+                     lr_decay, momentum, weight_decay, predict, epochs, batch_size, validation,
+                     seed, plots, progress):
+    """Forward-forward (Hinton 2022), supervised with the label in the input."""
+    from dynaxx_neuro.train import resume as resume_run
+    from dynaxx_neuro.train_ff import goodness_warnings, train_ff
+    if resume is not None:
+        run = resume_run(resume, epochs if _given("epochs") else None, progress)
+    else:
+        run = train_ff(
+            dataset=dataset, hidden=_numbers(hidden, int, "hidden"), backend=backend,
+            epochs=epochs, out=out, data_dir=data_dir, validation=validation, theta=theta,
+            mean_goodness=goodness_kind == "mean", dropout=dropout, label_mode=label_mode,
+            label_scale=label_scale, negatives=tuple(negatives.split(",")),
+            negative_ratio=negative_ratio, noise_std=noise_std, optimizer=optimizer,
+            lrs=_numbers(lrs, float, "lrs"), readout_lr=readout_lr, lr_decay=lr_decay,
+            momentum=momentum, weight_decay=weight_decay, schedule=schedule,
+            epochs_per_layer=epochs_per_layer, finetune_scale=finetune_scale,
+            predict=predict, batch_size=batch_size, seed=seed, show_progress=progress)
+    for message in goodness_warnings(run):
+        click.echo(f"warning: {message}", err=True)
+    click.echo(f"run folder: {run.path}")
+    click.echo(json.dumps(run.info().get("final_metrics", {}), indent=2))
+    if plots:
+        _plot(run.path, "png")
+
+
+# Defaults of `train stdp`, taken from the parameter dataclasses (no Lava import).
+_LIF, _SHOWN, _RULE = AdaptiveLIF(), Presentation(), STDPRule()
+
+
+@train.command("stdp")
+@click.option("--data", "dataset", default="digits", show_default=True,
+              help=f"Dataset: {', '.join(DATASET_NAMES)}.")
+@click.option("--data-dir", default=None, help="Folder with the IDX files (fashion-mnist, mnist).")
+@click.option("--backend", default="lava", show_default=True,
+              help="lava (floating_pt models) or lava-fixed (fixed_pt models).")
+@click.option("--out", default=None, help="Run folder (default runs/<time>-stdp-<data>-<backend>).")
+@click.option("--resume", default=None, help="Continue this run folder from its last checkpoint.")
+@click.option("--neurons", default=_LIF.n_neurons, show_default=True, type=int,
+              help="Excitatory ATRLIF neurons.")
+@click.option("--epochs", default=1, show_default=True, type=int)
+@click.option("--n-train", default=0, show_default=True, type=int,
+              help="Random subset of training samples (0: all).")
+@click.option("--n-test", default=0, show_default=True, type=int,
+              help="Random subset of test samples (0: all).")
+@click.option("--n-label", default=0, show_default=True, type=int,
+              help="Training samples that label the neurons (0: all).")
+@click.option("--validation", default=0.1, show_default=True, type=float,
+              help="Fraction of the training data held out for tuning.")
+@click.option("--t-present", default=_SHOWN.t_present, show_default=True, type=int,
+              help="Steps each sample is shown.")
+@click.option("--t-rest", default=_SHOWN.t_rest, show_default=True, type=int,
+              help="Silent steps after each sample.")
+@click.option("--input-rate", default=_SHOWN.input_rate, show_default=True, type=float,
+              help="Input spikes per step expected from a whole image (digits: 4, "
+              "28x28 Fashion-MNIST: about 40).")
+@click.option("--a-plus", default=_RULE.a_plus, show_default=True, type=float,
+              help="Potentiation rate.")
+@click.option("--a-minus", default=_RULE.a_minus, show_default=True, type=float,
+              help="Depression rate (pair, post before pre).")
+@click.option("--a-hetero", default=_RULE.a_hetero, show_default=True, type=float,
+              help="Heterosynaptic depression rate at a post spike.")
+@click.option("--tau-pre", default=_RULE.tau_pre_steps, show_default=True, type=float,
+              help="Time constant of the pre trace x1, steps.")
+@click.option("--tau-post", default=_RULE.tau_post_steps, show_default=True, type=float,
+              help="Time constant of the post trace y1, steps.")
+@click.option("--w-max", default=_RULE.w_max, show_default=True, type=float,
+              help="Upper weight bound.")
+@click.option("--w-sum", default=10.0, show_default=True, type=float,
+              help="Sum of each neuron's incoming weights after normalisation.")
+@click.option("--normalise-every", default=50, show_default=True, type=int,
+              help="Samples between two weight normalisations.")
+@click.option("--theta-0", default=_LIF.theta_0, show_default=True, type=float,
+              help="Resting threshold.")
+@click.option("--theta-step", default=_LIF.theta_step, show_default=True, type=float,
+              help="Threshold increase per spike (homeostasis).")
+@click.option("--delta-theta", default=_LIF.delta_theta, show_default=True, type=float,
+              help="Per-step relaxation of the threshold to theta-0, in [0, 1].")
+@click.option("--delta-v", default=_LIF.delta_v, show_default=True, type=float,
+              help="Per-step voltage decay, in (0, 1].")
+@click.option("--delta-i", default=_LIF.delta_i, show_default=True, type=float,
+              help="Per-step current decay, in (0, 1].")
+@click.option("--delta-r", default=_LIF.delta_r, show_default=True, type=float,
+              help="Per-step refractory decay, in (0, 1].")
+@click.option("--w-inh", default=_LIF.w_inh, show_default=True, type=float,
+              help="Lateral inhibition per spike.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--plots/--no-plots", default=True, show_default=True,
+              help="Draw the run's plots when training ends.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def train_stdp_command(dataset, data_dir, backend, out, resume, neurons, epochs, n_train,
+                       n_test, n_label, validation, t_present, t_rest, input_rate, a_plus,
+                       a_minus, a_hetero, tau_pre, tau_post, w_max, w_sum, normalise_every,
+                       theta_0, theta_step, delta_theta, delta_v, delta_i, delta_r, w_inh, seed,
+                       plots, progress):
+    """Pair STDP in a Diehl & Cook network of Lava's ATRLIF and LearningDense processes."""
+    from dynaxx_neuro.train import resume as resume_run
+    if resume is not None:
+        run = resume_run(resume, epochs if _given("epochs") else None, progress)
+    else:
+        from dynaxx_neuro.train_stdp import train_stdp
+        run = train_stdp(
+            dataset=dataset, backend=backend, epochs=epochs, out=out, data_dir=data_dir,
+            validation=validation, n_train=n_train, n_test=n_test,
+            neurons=AdaptiveLIF(n_neurons=neurons, delta_i=delta_i, delta_v=delta_v,
+                                delta_r=delta_r, delta_theta=delta_theta, theta_0=theta_0,
+                                theta_step=theta_step, w_inh=w_inh),
+            presentation=Presentation(t_present, t_rest, input_rate),
+            rule=STDPRule(a_plus, a_minus, tau_pre, tau_post, w_max, a_hetero), w_sum=w_sum,
+            normalise_every=normalise_every, n_label=n_label, seed=seed,
+            show_progress=progress)
+    click.echo(f"run folder: {run.path}")
+    click.echo(json.dumps(run.info().get("final_metrics", {}), indent=2))
+    if plots:
+        _plot(run.path, "png")
+
+
+@train.command("hebbian")
+@click.option("--rule", default="khu", show_default=True,
+              help="oja, bcm or khu (Krotov & Hopfield's competing hidden units).")
+@click.option("--data", "dataset", default="digits", show_default=True,
+              help=f"Dataset: {', '.join(DATASET_NAMES)}.")
+@click.option("--data-dir", default=None, help="Folder with the IDX files (fashion-mnist, mnist).")
+@click.option("--backend", default="numpy", show_default=True, help="lava or numpy.")
+@click.option("--out", default=None,
+              help="Run folder (default runs/<time>-hebbian-<rule>-<data>-<backend>).")
+@click.option("--resume", default=None, help="Continue this run folder from its last checkpoint.")
+@click.option("--hidden", default=100, show_default=True, type=int, help="Hebbian units.")
+@click.option("--epochs", default=20, show_default=True, type=int,
+              help="Unsupervised (Hebbian) epochs.")
+@click.option("--readout-epochs", default=20, show_default=True, type=int,
+              help="Epochs of the linear readouts (on a resume: the new total).")
+@click.option("--batch-size", default=100, show_default=True, type=int)
+@click.option("--lr", default=None, type=float,
+              help="Hebbian learning rate > 0 (default: oja 0.005, bcm 0.005, khu 0.04).")
+@click.option("--lr-decay", default=1.0, show_default=True, type=float,
+              help="Per-epoch decay factor of the Hebbian rate, in (0, 1].")
+@click.option("--tau-theta", default=None, type=float,
+              help="BCM: batches the sliding threshold averages y^2 over, >= 1 [10].")
+@click.option("--p", default=None, type=float, help="KHU: Lebesgue norm p >= 2 [3].")
+@click.option("--k", default=None, type=int, help="KHU: rank of the anti-Hebbian unit >= 2 [7].")
+@click.option("--delta", default=None, type=float,
+              help="KHU: anti-Hebbian strength in [0, 1] [0.4].")
+@click.option("--feature-power", default=1.0, show_default=True, type=float,
+              help="Power n >= 1 of the rectified features max(Wx, 0)^n (learned and random).")
+@click.option("--readout-lr", default=0.01, show_default=True, type=float)
+@click.option("--readout-momentum", default=0.9, show_default=True, type=float)
+@click.option("--readout-batch-size", default=100, show_default=True, type=int)
+@click.option("--readout-lr-decay", default=0.9, show_default=True, type=float)
+@click.option("--validation", default=0.1, show_default=True, type=float,
+              help="Fraction of the training data held out for tuning.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--plots/--no-plots", default=True, show_default=True,
+              help="Draw the run's plots when training ends.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def train_hebbian_command(rule, dataset, data_dir, backend, out, resume, hidden, epochs,
+                          readout_epochs, batch_size, lr, lr_decay, tau_theta, p, k, delta,
+                          feature_power, readout_lr, readout_momentum, readout_batch_size,
+                          readout_lr_decay, validation, seed, plots, progress):
+    """Hebbian features (Oja, BCM or competing hidden units), then linear readouts on them,
+    on raw pixels and on random ReLU features."""
+    from dynaxx_neuro.train import resume as resume_run
+    from dynaxx_neuro.train_hebbian import resume_total, train_hebbian
+    if resume is not None:
+        if _given("epochs"):
+            raise ValueError("epochs cannot change when resuming a Hebbian run; use "
+                             "--readout-epochs to extend its readout.")
+        total = (resume_total(resume, readout_epochs) if _given("readout_epochs") else None)
+        run = resume_run(resume, total, progress)
+    else:
+        run = train_hebbian(
+            rule=rule, dataset=dataset, hidden=hidden, backend=backend, epochs=epochs,
+            readout_epochs=readout_epochs, out=out, data_dir=data_dir, validation=validation,
+            batch_size=batch_size, lr=lr, lr_decay=lr_decay, tau_theta=tau_theta, p=p, k=k,
+            delta=delta, readout_lr=readout_lr, readout_momentum=readout_momentum,
+            readout_batch_size=readout_batch_size, readout_lr_decay=readout_lr_decay,
+            feature_power=feature_power, seed=seed, show_progress=progress)
+    click.echo(f"run folder: {run.path}")
+    click.echo(json.dumps(run.info().get("final_metrics", {}), indent=2))
+    if plots:
+        _plot(run.path, "png")
+
+
 def _given(name: str) -> bool:
     """Whether an option was typed on the command line (not its default)."""
     ctx = click.get_current_context()
@@ -131,20 +371,83 @@ def eval_command(run, backend):
     click.echo(json.dumps(evaluate_run(run, backend), indent=2))
 
 
+_LANDSCAPE_OPTIONS = (
+    click.option("--sample", default=0, show_default=True, type=int,
+                 help="Test sample whose energy landscape is drawn (EP runs)."),
+    click.option("--directions", default="pca", show_default=True,
+                 type=click.Choice(["pca", "random"]),
+                 help="Plane of the energy landscape: top two principal components of the "
+                      "settling trajectories, or random orthonormal directions."),
+)
+
+
+def _landscape_options(command):
+    """Add --sample and --directions (the energy landscape's choices) to ``command``."""
+    for option in reversed(_LANDSCAPE_OPTIONS):
+        command = option(command)
+    return command
+
+
 @main.command("plot")
 @click.argument("run")
 @click.option("--format", "fmt", default="png", show_default=True,
               type=click.Choice(["png", "svg"]))
-def plot_command(run, fmt):
-    """Draw a run's learning curves and settling energies into RUN/plots/."""
-    _plot(run, fmt)
+@_landscape_options
+def plot_command(run, fmt, sample, directions):
+    """Draw every plot a run has data for into RUN/plots/."""
+    _plot(run, fmt, sample, directions)
 
 
-def _plot(run, fmt: str) -> None:
+def _plot(run, fmt: str, sample: int = 0, directions: str = "pca") -> None:
     from dynaxx_neuro.analysis.figures import plot_run
-    for path in plot_run(run, fmt):
+    for path in plot_run(run, fmt, sample, directions):
         click.echo(f"wrote {path}")
 
+
+@main.command("report")
+@click.argument("run")
+@_landscape_options
+def report_command(run, sample, directions):
+    """Write RUN/report.html: figures, metrics and configuration in one self-contained page."""
+    from dynaxx_neuro.analysis.report import write_report
+    click.echo(f"wrote {write_report(run, sample, directions)}")
+
+
+@main.command("compare")
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--out", default="comparison.png", show_default=True,
+              help="Figure file of the overlaid learning curves (.png, .svg, ...).")
+@click.option("--split", default="test", show_default=True,
+              type=click.Choice(["train", "val", "test"]), help="Split whose curves are drawn.")
+def compare_command(runs, out, split):
+    """Overlay the learning curves of several runs and print their final metrics."""
+    from dynaxx_neuro.analysis.compare import compare_runs, format_table
+    path, rows = compare_runs(list(runs), out, split)
+    click.echo(format_table(rows))
+    click.echo(f"wrote {path}")
+
+
+@main.command("crosscheck")
+@click.argument("check", default="all")
+@click.option("--out", default=None, help="Run folder (default runs/<time>-crosscheck-<check>).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--target", default="numpy", show_default=True,
+              help="Brian2 code-generation target: numpy (no compiler) or cython.")
+@click.option("--dt-ms", default=0.8, show_default=True, type=float,
+              help="Coarsest step of the continuous-limit check (halved 4 times).")
+@click.option("--format", "fmt", default="png", show_default=True,
+              type=click.Choice(["png", "svg"]))
+def crosscheck_command(check, out, seed, target, dt_ms, fmt):
+    """Re-run the dynamics in Brian2 and compare; CHECK is lif, lif-fixed, stdp, continuous,
+    ep or all. Prints one row per comparison and exits 1 if any fails."""
+    from dynaxx_neuro.crosscheck import CrosscheckSettings, format_table, run_crosscheck
+    settings = CrosscheckSettings(seed=seed, target=target, dt_ms=dt_ms)
+    run, records = run_crosscheck(check, out, settings, fmt,
+                                  echo=lambda text: click.echo(text, err=True))
+    click.echo(format_table(records))
+    click.echo(f"run folder: {run.path}")
+    if any(record.status == "FAIL" for record in records):
+        click.get_current_context().exit(1)  # a comparison failed
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -40,7 +40,7 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` and rename the result onto ``path``."""
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)
@@ -112,7 +112,7 @@ class RunDir:
 
     def write_info(self, info: dict) -> None:
         text = json.dumps(info, indent=2, default=_json_default)
-        _atomic_write(self.path / RUN_FILE, lambda tmp: tmp.write_text(text))
+        atomic_write(self.path / RUN_FILE, lambda tmp: tmp.write_text(text))
 
     def update_info(self, **fields) -> None:
         """Merge ``fields`` into run.json (e.g. final metrics and the end time)."""
@@ -124,7 +124,7 @@ class RunDir:
         folder = self.path / f"{table}.parquet"
         folder.mkdir(exist_ok=True)
         arrow = pa.table({k: np.asarray(v) for k, v in columns.items()})
-        _atomic_write(folder / f"epoch-{epoch:05d}.parquet",
+        atomic_write(folder / f"epoch-{epoch:05d}.parquet",
                       lambda tmp: pq.write_table(arrow, tmp))
 
     def has_table(self, table: str) -> bool:
@@ -143,7 +143,7 @@ class RunDir:
     def save_checkpoint(self, epoch: int, arrays: dict[str, np.ndarray]) -> Path:
         """Write the state after ``epoch`` (arrays only) atomically."""
         path = self.path / CHECKPOINTS / f"epoch-{epoch:05d}.npz"
-        _atomic_write(path, lambda tmp: _save_npz(tmp, arrays))
+        atomic_write(path, lambda tmp: _save_npz(tmp, arrays))
         return path
 
     def last_checkpoint(self) -> tuple[int, dict[str, np.ndarray]] | None:

@@ -23,7 +23,8 @@ from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.networks.result import EpochResult
 from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
 
-RULE_MODULES = {"ep": "dynaxx_neuro.train_ep"}
+RULE_MODULES = {"ep": "dynaxx_neuro.train_ep", "ff": "dynaxx_neuro.train_ff",
+                "stdp": "dynaxx_neuro.train_stdp", "hebbian": "dynaxx_neuro.train_hebbian"}
 
 
 class TrainingDiverged(RuntimeError):

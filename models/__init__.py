@@ -8,7 +8,8 @@ and ours live in this separate package, so run configurations name them explicit
 
 def float_model_map() -> dict:
     """Process class -> floating_pt ProcessModel for every process of the package."""
-    from dynaxx_neuro.models import ep
+    from dynaxx_neuro.models import ep, ff
     models = (ep.PyEPSourceModelFloat, ep.PyEPLayerModelFloat, ep.PyEPSynapseModelFloat,
-              ep.PyEPReadoutModelFloat)
+              ep.PyEPReadoutModelFloat, ff.PyFFSourceModelFloat, ff.PyFFLayerModelFloat,
+              ff.PyFFReadoutModelFloat)
     return {model.implements_process: model for model in models}

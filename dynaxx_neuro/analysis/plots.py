@@ -7,7 +7,14 @@ freely (see ``figures``). The data are the column dictionaries of a run's tables
 - ``metrics``: epoch, split ("train"/"val"/"test"), accuracy, loss, ... (one row per split
   per epoch);
 - ``energy``: epoch, batch, sample, phase ("free"/"nudged"/"nudged_neg"), step (index within
-  the phase), E, C, F (every settling step of a few logged batches per epoch).
+  the phase), E, C, F (every settling step of a few logged batches per epoch);
+- ``goodness`` (forward-forward): epoch, layer, kind ("positive"/"negative"), goodness (one
+  row per sample and layer);
+- ``ff_layers`` (forward-forward): epoch, layer, g_pos, g_neg, ... (epoch means per layer);
+- ``spikes``: step, layer, neuron (one row per spike event), optionally epoch.
+
+Other panels take arrays computed from a checkpoint (weights, probe accuracies, predictions)
+or from the operation counters (``energy_cost``).
 
 Epochs are stored 0-based and shown 1-based, as the training progress bar shows them.
 All colours come from the Okabe-Ito palette, which stays distinguishable with the common
@@ -17,8 +24,11 @@ colour-vision deficiencies.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.ticker import MaxNLocator
+from matplotlib.colors import LogNorm, TwoSlopeNorm
+from matplotlib.ticker import (LogFormatterSciNotation, LogLocator, MaxNLocator,
+                               PercentFormatter)
 
 OKABE_ITO = {
     "black": "#000000",
@@ -45,6 +55,18 @@ SPLIT_COLORS = {"train": OKABE_ITO["blue"], "val": OKABE_ITO["orange"],
 REFERENCE_COLOR = OKABE_ITO["black"]
 QUANTITY_LABELS = {"F": "F = E + beta C (a.u.)", "E": "E (a.u.)", "C": "C (a.u.)"}
 METRIC_LABELS = {"accuracy": "accuracy", "loss": "loss"}
+
+GOODNESS_COLORS = {"positive": OKABE_ITO["blue"], "negative": OKABE_ITO["vermillion"]}
+OPS_COLORS = {"synaptic_ops": OKABE_ITO["blue"], "neuron_updates": OKABE_ITO["orange"],
+              "learning_updates": OKABE_ITO["bluish_green"], "spikes": OKABE_ITO["reddish_purple"]}
+OPS_LABELS = {"synaptic_ops": "synaptic ops", "neuron_updates": "neuron updates",
+              "learning_updates": "learning updates", "spikes": "spikes"}
+SEQUENTIAL_CMAP = "viridis"
+"""Perceptually uniform and colour-blind safe, for maps of one quantity."""
+DIVERGING_CMAP = "PuOr_r"
+"""ColorBrewer's colour-blind-safe diverging map, for signed weights."""
+
+ENERGY_UNITS = (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12))
 
 BAND_PERCENTILES = (10, 90)
 BAND_ALPHA = 0.25
@@ -210,3 +232,318 @@ def plot_learning_curves(ax: Axes, metrics_columns: dict, metric: str = "accurac
     ax.legend(frameon=False)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return style(ax, f"{metric.capitalize()} per epoch", "epoch", METRIC_LABELS[metric])
+
+
+def _legend(ax: Axes, **kwargs) -> None:
+    ax.legend(frameon=False, **kwargs)
+
+
+def plot_energy_landscape(ax: Axes, a, b, energy, path, title: str, levels: int = 24) -> Axes:
+    """Draw the map ``energy`` (n_b, n_a) of F over the plane coordinates ``a`` (n_a,) and
+    ``b`` (n_b,) as filled contours, with the projected settling trajectory ``path``
+    (T, 2) on top: a circle at its start, a star at its end.
+
+    The colour shows ``F - min F + d`` on a logarithmic scale (``d`` = 1e-3 of the range of
+    F), so the basin around the minimum is resolved as well as the steep walls.
+    """
+    a, b, energy, path = (np.asarray(v, dtype=float) for v in (a, b, energy, path))
+    if energy.shape != (b.size, a.size):
+        raise ValueError(f"energy must have shape (len(b), len(a)) = ({b.size}, {a.size}), "
+                         f"got {energy.shape}.")
+    if path.ndim != 2 or path.shape[1] != 2:
+        raise ValueError(f"path must have shape (T, 2), got {path.shape}.")
+    low, span = energy.min(), max(float(np.ptp(energy)), 1e-12)
+    offset = 1e-3 * span
+    above = energy - low + offset
+    bounds = np.geomspace(offset, span + offset, levels + 1)
+    norm = LogNorm(bounds[0], bounds[-1])
+    filled = ax.contourf(a, b, above, levels=bounds, cmap=SEQUENTIAL_CMAP, norm=norm)
+    ax.contour(a, b, above, levels=bounds[::3], colors="white", linewidths=0.4, alpha=0.5)
+    colorbar = ax.figure.colorbar(filled, ax=ax, ticks=LogLocator(),
+                                  format=LogFormatterSciNotation())
+    colorbar.set_label(f"F - min F (a.u., log scale; min F = {low:.3g})")
+    ax.plot(path[:, 0], path[:, 1], color="white", linewidth=2.6)
+    ax.plot(path[:, 0], path[:, 1], color=OKABE_ITO["orange"], linewidth=1.4, marker=".",
+            markersize=4, label="settling trajectory")
+    ax.plot(*path[0], marker="o", color=OKABE_ITO["orange"], markeredgecolor="white",
+            markersize=7, linestyle="none", label="start")
+    ax.plot(*path[-1], marker="*", color=OKABE_ITO["yellow"], markeredgecolor="black",
+            markersize=13, linestyle="none", label="end")
+    ax.legend(loc="upper right", fontsize="small", framealpha=0.85)
+    style(ax, title, "direction 1 (state units)", "direction 2 (state units)")
+    ax.grid(False)
+    return ax
+
+
+def plot_goodness_histogram(ax: Axes, goodness_columns: dict, layer, epoch: int,
+                            bins: int = 40) -> Axes:
+    """Histograms of forward-forward goodness of positive and negative samples of one
+    ``layer`` in one (0-based) ``epoch``, on shared bins."""
+    goodness = np.asarray(goodness_columns["goodness"], dtype=float)
+    rows = (np.asarray(goodness_columns["layer"]) == layer) & (
+        np.asarray(goodness_columns["epoch"]) == epoch)
+    if not rows.any():
+        raise ValueError(f"the goodness table has no rows for layer {layer!r} in epoch {epoch}.")
+    kind = np.asarray(goodness_columns["kind"])
+    edges = np.histogram_bin_edges(goodness[rows], bins=bins)
+    for name, color in GOODNESS_COLORS.items():
+        values = goodness[rows & (kind == name)]
+        if values.size:
+            ax.hist(values, bins=edges, color=color, alpha=0.45, label=name)
+            ax.hist(values, bins=edges, color=color, histtype="step", linewidth=1.4)
+    _legend(ax)
+    return style(ax, f"Goodness, layer {layer}, epoch {epoch + 1}", "goodness (a.u.)",
+                 "samples")
+
+
+def plot_goodness_means(ax: Axes, ff_layers_columns: dict) -> Axes:
+    """Mean goodness of positive (solid) and negative (dashed) samples against the 1-based
+    epoch, one colour per layer (the ``ff_layers`` table)."""
+    epoch = np.asarray(ff_layers_columns["epoch"])
+    layer = np.asarray(ff_layers_columns["layer"])
+    for i, name in enumerate(np.unique(layer)):
+        rows = np.flatnonzero(layer == name)
+        rows = rows[np.argsort(epoch[rows], kind="stable")]
+        color = COLOR_CYCLE[i % len(COLOR_CYCLE)]
+        for column, kind, dashes in (("g_pos", "positive", "-"), ("g_neg", "negative", "--")):
+            ax.plot(epoch[rows] + 1, np.asarray(ff_layers_columns[column], dtype=float)[rows],
+                    color=color, linestyle=dashes, marker="o", markersize=3, linewidth=1.6,
+                    label=f"layer {name}, {kind}")
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return style(ax, "Mean goodness per epoch", "epoch", "mean goodness (a.u.)")
+
+
+def _spike_window(spikes_columns: dict, epoch: int | None, max_steps: int | None
+                  ) -> dict[str, np.ndarray]:
+    """The spike events of one epoch (default: the last; tables without an epoch column are
+    one recording) whose step lies in the first ``max_steps`` steps of that epoch."""
+    columns = {name: np.asarray(values) for name, values in spikes_columns.items()}
+    if "epoch" in columns and columns["epoch"].size:
+        epochs = np.unique(columns["epoch"])
+        epoch = int(epochs[-1]) if epoch is None else epoch
+        if epoch not in epochs:
+            raise ValueError(f"epoch {epoch} is not in the spikes table (0-based epochs "
+                             f"present: {', '.join(str(int(e)) for e in epochs)}).")
+        keep = columns["epoch"] == epoch
+        columns = {name: values[keep] for name, values in columns.items()}
+    if not columns["step"].size:
+        raise ValueError("the spikes table has no events to plot.")
+    if max_steps is not None:
+        keep = columns["step"] < columns["step"].min() + max_steps
+        columns = {name: values[keep] for name, values in columns.items()}
+    return columns
+
+
+def layer_sizes(spikes_columns: dict, sizes: dict | None = None) -> dict:
+    """Neurons per layer: ``sizes`` where given, else the largest neuron index seen + 1."""
+    layers = np.asarray(spikes_columns["layer"])
+    neurons = np.asarray(spikes_columns["neuron"])
+    found = {layer: int(neurons[layers == layer].max()) + 1 for layer in np.unique(layers)}
+    return {layer: (sizes or {}).get(layer, n) for layer, n in found.items()}
+
+
+def plot_spike_raster(ax: Axes, spikes_columns: dict, epoch: int | None = None,
+                      max_steps: int | None = 500, sizes: dict | None = None) -> Axes:
+    """One dot per spike (step, neuron), layers stacked bottom-up in their own colour, for
+    the first ``max_steps`` steps of ``epoch`` (default: the last)."""
+    window = _spike_window(spikes_columns, epoch, max_steps)
+    offset = 0
+    for i, (layer, n) in enumerate(layer_sizes(window, sizes).items()):
+        rows = window["layer"] == layer
+        ax.scatter(window["step"][rows], window["neuron"][rows] + offset, s=2, marker="|",
+                   linewidths=0.8, color=COLOR_CYCLE[i % len(COLOR_CYCLE)],
+                   label=f"layer {layer}")
+        offset += n
+        ax.axhline(offset - 0.5, color="0.8", linewidth=0.6)
+    ax.set_ylim(-0.5, offset - 0.5)
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=6)
+    return style(ax, "Spike raster", "time step", "neuron (stacked by layer)")
+
+
+def plot_population_rate(ax: Axes, spikes_columns: dict, epoch: int | None = None,
+                         max_steps: int | None = 500, bin_steps: int = 5,
+                         sizes: dict | None = None) -> Axes:
+    """Population rate of each layer, spikes per neuron per step, in bins of ``bin_steps``
+    steps, over the same window as :func:`plot_spike_raster`."""
+    window = _spike_window(spikes_columns, epoch, max_steps)
+    start = window["step"].min()
+    n_bins = int((window["step"].max() - start) // bin_steps) + 1
+    centres = start + bin_steps * (np.arange(n_bins) + 0.5)
+    for i, (layer, n) in enumerate(layer_sizes(window, sizes).items()):
+        rows = window["layer"] == layer
+        counts = np.bincount((window["step"][rows] - start) // bin_steps, minlength=n_bins)
+        ax.plot(centres, counts / (n * bin_steps), color=COLOR_CYCLE[i % len(COLOR_CYCLE)],
+                label=f"layer {layer}", linewidth=1.4)
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return style(ax, f"Population rate ({bin_steps}-step bins)", "time step",
+                 "spikes / neuron / step")
+
+
+def plot_firing_rate_histogram(ax: Axes, spikes_columns: dict, epoch: int | None = None,
+                               sizes: dict | None = None, bins: int = 30) -> Axes:
+    """Histogram over neurons of each neuron's firing rate (spikes per step over the steps
+    recorded in ``epoch``), one outline per layer; silent neurons count at rate 0."""
+    window = _spike_window(spikes_columns, epoch, None)
+    n_steps = int(window["step"].max() - window["step"].min()) + 1
+    sizes = layer_sizes(window, sizes)
+    rates = {layer: np.bincount(window["neuron"][window["layer"] == layer], minlength=n)
+             / n_steps for layer, n in sizes.items()}
+    edges = np.histogram_bin_edges(np.concatenate(list(rates.values())), bins=bins)
+    for i, (layer, values) in enumerate(rates.items()):
+        ax.hist(values, bins=edges, histtype="step", linewidth=1.6,
+                color=COLOR_CYCLE[i % len(COLOR_CYCLE)], label=f"layer {layer}")
+    _legend(ax)
+    return style(ax, "Firing rates per layer", "rate (spikes / step)", "neurons")
+
+
+def plot_weight_histograms(ax: Axes, weights: dict[str, np.ndarray], bins: int = 60) -> Axes:
+    """Density histogram of the entries of each weight matrix in ``weights`` (name ->
+    array), one outline per matrix."""
+    for i, (name, w) in enumerate(weights.items()):
+        ax.hist(np.ravel(w), bins=bins, density=True, histtype="step", linewidth=1.6,
+                color=COLOR_CYCLE[i % len(COLOR_CYCLE)], label=f"{name} {np.shape(w)}")
+    _legend(ax, fontsize="small")
+    return style(ax, "Weight distributions", "weight (a.u.)", "density")
+
+
+def receptive_field_mosaic(w: np.ndarray, image_shape: tuple[int, int], n_fields: int
+                           ) -> np.ndarray:
+    """The first ``n_fields`` rows of ``w`` (n_hidden, n_in), each reshaped to
+    ``image_shape`` and divided by its largest magnitude, tiled on a near-square grid with
+    one-pixel NaN gaps; returns the mosaic (rows, cols)."""
+    w = np.asarray(w, dtype=float)
+    rows_img, cols_img = image_shape
+    if w.ndim != 2 or w.shape[1] != rows_img * cols_img:
+        raise ValueError(f"w must have shape (n_hidden, {rows_img * cols_img}) to match "
+                         f"image_shape {image_shape}, got {w.shape}.")
+    fields = w[:n_fields]
+    n = len(fields)
+    grid_cols = int(np.ceil(np.sqrt(n)))
+    grid_rows = int(np.ceil(n / grid_cols))
+    mosaic = np.full((grid_rows * (rows_img + 1) - 1, grid_cols * (cols_img + 1) - 1), np.nan)
+    scale = np.abs(fields).max(axis=1, keepdims=True)
+    fields = fields / np.where(scale > 0, scale, 1.0)
+    for i, field in enumerate(fields):
+        r, c = divmod(i, grid_cols)
+        mosaic[r * (rows_img + 1): r * (rows_img + 1) + rows_img,
+               c * (cols_img + 1): c * (cols_img + 1) + cols_img] = field.reshape(image_shape)
+    return mosaic
+
+
+def plot_receptive_fields(ax: Axes, w: np.ndarray, image_shape: tuple[int, int],
+                          n_fields: int = 64) -> Axes:
+    """Receptive fields of the first ``n_fields`` units of the first layer: each row of
+    ``w`` (n_hidden, n_in) as an image, scaled to its own largest magnitude, on a
+    colour-blind-safe diverging map (purple negative, orange positive)."""
+    mosaic = receptive_field_mosaic(w, image_shape, n_fields)
+    cmap = colormaps[DIVERGING_CMAP].with_extremes(bad="white")  # the gaps between fields
+    image = ax.imshow(mosaic, cmap=cmap, norm=TwoSlopeNorm(0.0, -1.0, 1.0),
+                      interpolation="nearest")
+    colorbar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    colorbar.set_label("weight / max |weight| of the unit")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    n = min(n_fields, len(w))
+    style(ax, f"Receptive fields, first {n} of {len(w)} units",
+          f"input pixel column ({image_shape[1]} per field)",
+          f"input pixel row ({image_shape[0]} per field)")
+    ax.grid(False)
+    return ax
+
+
+def plot_linear_probes(ax: Axes, accuracies: dict[str, float], chance: float | None = None
+                       ) -> Axes:
+    """Bar per layer of the linear-probe test accuracy (``accuracies``: layer name ->
+    accuracy, in network order), with the chance level dashed."""
+    names, values = list(accuracies), np.array(list(accuracies.values()), dtype=float)
+    bars = ax.bar(names, values, color=OKABE_ITO["blue"], width=0.6, label="probe")
+    ax.bar_label(bars, labels=[f"{v:.1%}" for v in values], padding=2, fontsize="small")
+    if chance is not None:
+        ax.axhline(chance, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2, label="chance")
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_ylim(0, 1.08)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    style(ax, "Linear probes per layer", "layer", "probe test accuracy")
+    ax.grid(False, axis="x")
+    return ax
+
+
+def confusion_counts(labels, predictions, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) counts: row = true label, column = predicted label."""
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if labels.shape != predictions.shape:
+        raise ValueError(f"labels and predictions must have the same shape, got {labels.shape} "
+                         f"and {predictions.shape}.")
+    return np.bincount(labels * n_classes + predictions,
+                       minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def plot_confusion_matrix(ax: Axes, labels, predictions, n_classes: int,
+                          class_names: list[str] | None = None) -> Axes:
+    """Confusion matrix of ``predictions`` against true ``labels``, each row normalised to
+    the fraction of its class (colour), with the counts written in the cells."""
+    counts = confusion_counts(labels, predictions, n_classes)
+    fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    image = ax.imshow(fractions, cmap=SEQUENTIAL_CMAP, vmin=0.0, vmax=1.0)
+    colorbar = ax.figure.colorbar(image, ax=ax, format=PercentFormatter(1.0))
+    colorbar.set_label("fraction of the true class")
+    if n_classes <= 20:
+        for (row, col), count in np.ndenumerate(counts):
+            ax.text(col, row, str(count), ha="center", va="center", fontsize="x-small",
+                    color="black" if fractions[row, col] > 0.6 else "white")
+    names = class_names or [str(k) for k in range(n_classes)]
+    ax.set_xticks(range(n_classes), names, rotation=90 if max(map(len, names)) > 2 else 0)
+    ax.set_yticks(range(n_classes), names)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    style(ax, f"Confusion matrix (accuracy {accuracy:.1%})", "predicted label", "true label")
+    ax.grid(False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+    return ax
+
+
+def plot_energy_per_sample(ax: Axes, period: str, keys, joules: dict[str, np.ndarray],
+                           samples: np.ndarray | None = None) -> Axes:
+    """Stacked bars of the on-chip energy of each counter per ``period`` ("epoch" or
+    "step") ``keys``, per sample when ``samples`` is given, else per period (``joules`` as
+    ``energy_cost.energy_by_period`` returns it), in the SI unit that suits the largest
+    bar (pJ to J)."""
+    keys = np.asarray(keys)
+    shown = keys + 1 if period == "epoch" else keys
+    per = np.maximum(np.asarray(samples, dtype=float), 1) if samples is not None else 1.0
+    energies = {name: np.asarray(values, dtype=float) / per for name, values in joules.items()}
+    largest = max(float(np.sum(list(energies.values()), axis=0).max()), 1e-12)
+    unit, scale = next((unit, scale) for unit, scale in ENERGY_UNITS if largest >= scale)
+    bottom = np.zeros(keys.size)
+    for name, values in energies.items():
+        ax.bar(shown, values / scale, bottom=bottom, color=OPS_COLORS[name],
+               label=OPS_LABELS[name], width=0.8)
+        bottom = bottom + values / scale
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    per_what = "per sample" if samples is not None else f"per {period}"
+    style(ax, f"On-chip energy {per_what} (Loihi cost model)", period,
+          f"energy {per_what} ({unit})")
+    ax.grid(False, axis="x")
+    return ax
+
+
+def plot_learning_curve_comparison(ax: Axes, runs: dict[str, dict], metric: str = "accuracy",
+                                   split: str = "test") -> Axes:
+    """One curve per run of ``metric`` on ``split`` against the 1-based epoch (``runs``:
+    label -> metrics table columns)."""
+    if metric not in METRIC_LABELS:
+        raise ValueError(f"metric must be one of {', '.join(METRIC_LABELS)}, got {metric!r}.")
+    for i, (label, columns) in enumerate(runs.items()):
+        rows = np.flatnonzero(np.asarray(columns["split"]) == split)
+        if not rows.size:
+            continue
+        epoch = np.asarray(columns["epoch"])[rows]
+        order = np.argsort(epoch, kind="stable")
+        ax.plot(epoch[order] + 1, np.asarray(columns[metric], dtype=float)[rows][order],
+                color=COLOR_CYCLE[i % len(COLOR_CYCLE)], marker="o", markersize=3,
+                linewidth=1.8, label=label)
+    _legend(ax)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return style(ax, f"{split.capitalize()} {metric} per epoch", "epoch", METRIC_LABELS[metric])

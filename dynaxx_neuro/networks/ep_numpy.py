@@ -32,7 +32,7 @@ class PeriodTrace:
     total: np.ndarray | None = None   # (period, B) F
 
 
-def _drives(params: EPParameters, input_drive: np.ndarray,
+def layer_drives(params: EPParameters, input_drive: np.ndarray,
             states: list[np.ndarray]) -> list[np.ndarray]:
     """Total drive of every layer from the previous step: from below plus from above.
 
@@ -65,7 +65,7 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
             states = [s.copy() for s in phases[schedule.free_end]]
         else:
             beta_k = schedule.phase_beta(k, beta)
-            drives = _drives(params, input_drive, states)
+            drives = layer_drives(params, input_drive, states)
             last = len(states) - 1
             states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
                       for l, (s, d, b) in enumerate(zip(states, drives, params.biases))]
@@ -88,7 +88,7 @@ def free_phase(params: EPParameters, x: np.ndarray, config: EPConfig) -> np.ndar
     states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
     input_drive = ep.drive(params.weights[0], x)
     for _ in range(config.schedule.t_free):
-        drives = _drives(params, input_drive, states)
+        drives = layer_drives(params, input_drive, states)
         states = [ep.settle_step(s, d, b, config.dynamics.eps)
                   for s, d, b in zip(states, drives, params.biases)]
     return ep.rho(states[-1])

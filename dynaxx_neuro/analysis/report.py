@@ -1,0 +1,145 @@
+"""One self-contained HTML page per run: ``RUN/report.html``.
+
+The page holds the run's summary and final metrics, its full configuration (run.json,
+flattened to dotted keys), the metrics table per epoch, and every figure of
+``figures.run_figures`` embedded as a base64 PNG (``<img src="data:image/png;base64,...">``)
+with inline CSS, so it opens in any browser from the file system, with no server, network
+or other file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dynaxx_neuro.analysis.figures import CAPTIONS, DPI, run_figures
+from dynaxx_neuro.records import RunDir, atomic_write
+
+REPORT = "report.html"
+TITLES = {
+    "learning_curves": "Learning curves", "energy_settling": "Energy during settling",
+    "goodness": "Forward-forward goodness", "goodness_means": "Mean goodness per epoch",
+    "spikes": "Spikes", "weights": "Weights",
+    "energy_landscape": "Energy landscape", "linear_probes": "Linear probes",
+    "confusion_matrix": "Confusion matrix", "onchip_energy": "On-chip energy",
+}
+SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
+METRIC_COLUMNS = ("epoch", "split", "accuracy", "loss", "time_s", "samples_per_s",
+                  "peak_rss_mb")
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 1200px; padding: 0 1em; color: #1a1a1a; line-height: 1.4; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }
+.subtitle { color: #555; margin-top: 0; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #444; font-size: 0.9em; }
+details summary { cursor: pointer; color: #0072B2; }
+"""
+
+
+def flatten(values: dict, prefix: str = "") -> dict[str, object]:
+    """Nested dictionaries as one level with dotted keys: {"a": {"b": 1}} -> {"a.b": 1}."""
+    flat = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _cell(value) -> str:
+    """A table cell: numbers right-aligned and rounded to 4 significant digits."""
+    if isinstance(value, (float, np.floating)):
+        text = f"{float(value):,.0f}" if abs(value) >= 1e4 else f"{float(value):.4g}"
+        return f'<td class="num">{text}</td>'
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f'<td class="num">{int(value)}</td>'
+    if isinstance(value, (list, tuple)):
+        value = json.dumps(value)
+    return f"<td>{html.escape(str(value))}</td>"
+
+
+def html_table(header: list[str], rows: list[list]) -> str:
+    """An HTML table with escaped cells."""
+    head = "".join(f"<th>{html.escape(str(name))}</th>" for name in header)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def png_base64(fig) -> str:
+    """The figure as a base64-encoded PNG."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _metrics_section(run: RunDir) -> str:
+    if not run.has_table("metrics"):
+        return "<p>No metrics table yet.</p>"
+    metrics = run.read_table("metrics")
+    columns = [name for name in METRIC_COLUMNS if name in metrics]
+    split_rank = np.array([SPLIT_ORDER.get(split, len(SPLIT_ORDER))
+                           for split in metrics["split"]])
+    order = np.lexsort((split_rank, np.asarray(metrics["epoch"])))
+    rows = [[metrics[name][i] + 1 if name == "epoch" else metrics[name][i]
+             for name in columns] for i in order]
+    return html_table(["epoch (1-based)" if c == "epoch" else c for c in columns], rows)
+
+
+def report_html(run: RunDir, sample: int = 0, directions: str = "pca") -> str:
+    """The report page of a run as one HTML string."""
+    info = run.info()
+    final = info.get("final_metrics") or {}
+    config = {key: value for key, value in info.items() if key != "final_metrics"}
+    figures = run_figures(run, sample, directions)
+    title = f"{info.get('rule', 'run').upper()} run {run.path.resolve().name}"
+    subtitle = ", ".join(f"{key} {info[key]}" for key in ("dataset", "backend", "tag", "epochs")
+                         if key in info)
+    subtitle += (f"; started {info.get('started', '?')}, "
+                 f"finished {info.get('finished', 'not yet')}")
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="subtitle">{html.escape(subtitle)}</p>',
+        "<h2>Final metrics</h2>",
+        html_table(["metric", "value"], [[k, v] for k, v in flatten(final).items()])
+        if final else "<p>No epoch has finished yet.</p>",
+        "<h2>Metrics per epoch</h2>", _metrics_section(run),
+    ]
+    for name, fig in figures.items():
+        parts += [f'<h2 id="{name}">{html.escape(TITLES.get(name, name))}</h2>',
+                  f'<figure><img alt="{html.escape(TITLES.get(name, name))}" '
+                  f'src="data:image/png;base64,{png_base64(fig)}">',
+                  f"<figcaption>{html.escape(CAPTIONS.get(name, ''))}</figcaption></figure>"]
+    parts += ["<h2>Configuration</h2>", "<details open><summary>run.json</summary>",
+              html_table(["key", "value"], [[k, v] for k, v in flatten(config).items()]),
+              "</details>", f"<p>Run folder: {html.escape(str(run.path.resolve()))}</p>",
+              "</body></html>"]
+    return "\n".join(parts)
+
+
+def write_report(run_path: str | os.PathLike, sample: int = 0, directions: str = "pca"
+                 ) -> Path:
+    """Write ``RUN/report.html`` for the run folder ``run_path`` and return its path."""
+    run = RunDir.open(run_path)
+    text = report_html(run, sample, directions)
+    path = run.path / REPORT
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path

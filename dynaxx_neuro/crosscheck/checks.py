@@ -1,0 +1,429 @@
+"""The comparisons of the cross-check (DESIGN.md, "Cross-check contract").
+
+Each ``compare_*`` function takes explicit inputs, runs both sides and returns one
+:class:`~dynaxx_neuro.crosscheck.record.CheckRecord` whose threshold is written next to it
+here with its reason. Each ``*_checks`` function builds seeded inputs for one check name of
+``dynaxx crosscheck`` and returns its records; comparisons that need Lava are reported as
+skipped where lava-nc cannot be imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+
+from dynaxx_neuro.backends import lava_available
+from dynaxx_neuro.crosscheck import brian_models
+from dynaxx_neuro.crosscheck.record import CheckRecord, skipped, within
+from dynaxx_neuro.crosscheck.stdp import STDPLoihiRule
+from dynaxx_neuro.kernels import ep
+from dynaxx_neuro.kernels import neurons as lif
+from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters
+
+# Float LIF: both sides do the same float operations, but Lava sums a step's inputs with one
+# numpy reduction and Brian2 adds them synapse by synapse, so the last bits may differ;
+# 1e-9 is far below any change that could move a spike and far above round-off.
+LIF_FLOAT_TOL = 1e-9
+# Fixed point: integer arithmetic on both sides, so nothing but equality is right.
+LIF_FIXED_TOL = 0
+# STDP (float): as for the float LIF, round-off only.
+STDP_TOL = 1e-9
+# Continuous limit: Brian2's exact integration against the closed form (round-off only), and
+# the measured order of the Euler map, 1 in theory; a fit over five halvings lands within
+# 0.15 of it once dt is well below both time constants.
+EXACT_TOL = 1e-9
+ORDER_MIN, ORDER_MAX = 0.85, 1.15
+# EP: both sides stop near the same fixed point (residuals below 1e-8); 1e-3 leaves room for
+# a slowly converging direction of a trained network's flow.
+EP_TOL = 1e-3
+
+LAVA_MISSING = "needs lava-nc (Python 3.10); skipped here"
+
+# The continuous LIF of the continuous-limit check: no threshold, so the whole trajectory
+# (not only spike times) measures the error.
+CONTINUOUS_MODEL = lif.LIFContinuous(tau_u_ms=5.0, tau_v_ms=10.0, vth=math.inf, bias=0.3)
+
+
+@dataclasses.dataclass(frozen=True)
+class CrosscheckSettings:
+    """Sizes and seeds of the default comparisons (smaller ones make quicker tests).
+
+    ``dt_ms`` is the coarsest step of the continuous-limit check, halved ``halvings - 1``
+    times; ``ep_hidden`` and ``ep_epochs`` describe the briefly trained EP network.
+    """
+
+    seed: int = 0
+    target: str = "numpy"
+    lif_steps: int = 150
+    stdp_steps: int = 300
+    dt_ms: float = 0.8
+    halvings: int = 5
+    ep_hidden: tuple[int, ...] = (16,)
+    ep_epochs: int = 1
+
+    def __post_init__(self):
+        if self.target not in brian_models.TARGETS:
+            raise ValueError(f"target must be one of {', '.join(brian_models.TARGETS)}, "
+                             f"got {self.target!r}.")
+        shortest = min(CONTINUOUS_MODEL.tau_u_ms, CONTINUOUS_MODEL.tau_v_ms)
+        if not (isinstance(self.dt_ms, (int, float)) and 0 < self.dt_ms <= shortest):
+            raise ValueError(f"dt_ms must be a number in (0, {shortest:g}] ms (the shortest "
+                             f"time constant), got {self.dt_ms!r}.")
+        for name, low in (("seed", 0), ("lif_steps", 2), ("stdp_steps", 2), ("halvings", 2),
+                          ("ep_epochs", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+        if not self.ep_hidden or any(not isinstance(n, (int, np.integer)) or n < 1
+                                     for n in self.ep_hidden):
+            raise ValueError(f"ep_hidden must list hidden sizes >= 1, got {self.ep_hidden!r}.")
+
+
+def _rng(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stream])
+
+
+def _spike_note(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> tuple[bool, str]:
+    same = a.shape == b.shape and bool(np.array_equal(a, b))
+    if same:
+        return True, f"spike steps identical ({int(a.sum())} spikes)"
+    differ = int(np.sum(a != b)) if a.shape == b.shape else -1
+    return False, (f"spike steps differ: {names[0]} {int(a.sum())} spikes, {names[1]} "
+                   f"{int(b.sum())}, {differ} (step, neuron) entries disagree")
+
+
+# --- LIF, float and fixed ----------------------------------------------------------------
+def compare_lif_float(weights: np.ndarray, spikes: np.ndarray, params: lif.LIFFloat,
+                      target: str = "numpy") -> CheckRecord:
+    """Lava's float LIF (RingBuffer -> Dense -> LIF) and Brian2's version of the same map on
+    the same input spikes (T, n_in): identical spike steps and max |dv| <= 1e-9."""
+    from dynaxx_neuro.crosscheck.lava_runs import lava_lif
+    brian = brian_models.lif_float(weights, spikes, params, target)
+    lava = lava_lif(weights, spikes, params)
+    dv = float(np.abs(lava.v - brian.v).max())
+    same, note = _spike_note(lava.s, brian.s, ("Lava", "Brian2"))
+    return CheckRecord("lif", "max |v_lava - v_brian2|", dv, LIF_FLOAT_TOL,
+                       same and within(dv, LIF_FLOAT_TOL), note=note,
+                       data={"lava": lava, "brian2": brian, "units": "float"})
+
+
+def compare_lif_fixed(weights: np.ndarray, spikes: np.ndarray, params: lif.LIFFixed,
+                      target: str = "numpy") -> CheckRecord:
+    """Lava's bit-accurate LIF and Brian2's integer version: u, v and spikes bit for bit."""
+    from dynaxx_neuro.crosscheck.lava_runs import lava_lif
+    weights = np.asarray(weights)
+    brian = brian_models.lif_fixed(weights, spikes, params, target)
+    lava = lava_lif(weights, spikes, params)
+    dv = int(max(np.abs(lava.v - brian.v).max(), np.abs(lava.u - brian.u).max()))
+    same, note = _spike_note(lava.s, brian.s, ("Lava", "Brian2"))
+    return CheckRecord("lif-fixed", "max |u, v lava - brian2| (integer units)", float(dv),
+                       LIF_FIXED_TOL, same and dv <= LIF_FIXED_TOL, note=note,
+                       data={"lava": lava, "brian2": brian, "units": "fixed"})
+
+
+def lif_inputs(seed: int, n_steps: int = 150, n_in: int = 8, n: int = 4
+               ) -> tuple[np.ndarray, np.ndarray, lif.LIFFloat]:
+    """Random input spikes (T, n_in), mixed-sign weights (n, n_in) and float LIF parameters
+    that make the neurons fire now and then."""
+    rng = _rng(seed, 1)
+    spikes = (rng.random((n_steps, n_in)) < 0.25).astype(np.int64)
+    weights = rng.normal(0.01, 0.04, size=(n, n_in))
+    return weights, spikes, lif.LIFFloat(du=0.2, dv=0.1, vth=1.0, bias=0.06)
+
+
+def fixed_inputs(seed: int, n_steps: int = 150, n_in: int = 8, n: int = 4,
+                 scale: lif.FixedPointMap = lif.FixedPointMap(1024.0)
+                 ) -> tuple[np.ndarray, np.ndarray, lif.LIFFixed]:
+    """The float inputs converted by ``scale``; mixed-sign weights rounded to even numbers
+    in [-256, 254], which Lava's 8-bit fixed-point Dense keeps unchanged."""
+    weights, spikes, params = lif_inputs(seed, n_steps, n_in, n)
+    fixed = np.clip(2 * np.round(scale.weights_to_fixed(weights) / 2), -256, 254)
+    return fixed.astype(np.int64), spikes, scale.to_fixed(params)
+
+
+def lif_checks(settings: CrosscheckSettings, workdir=None) -> list[CheckRecord]:
+    if not lava_available():
+        return [skipped("lif", "max |v_lava - v_brian2|", LIF_FLOAT_TOL, LAVA_MISSING)]
+    return [compare_lif_float(*lif_inputs(settings.seed, settings.lif_steps),
+                              target=settings.target)]
+
+
+def lif_fixed_checks(settings: CrosscheckSettings, workdir=None) -> list[CheckRecord]:
+    if not lava_available():
+        return [skipped("lif-fixed", "max |u, v lava - brian2| (integer units)",
+                        LIF_FIXED_TOL, LAVA_MISSING)]
+    return [compare_lif_fixed(*fixed_inputs(settings.seed, settings.lif_steps),
+                              target=settings.target)]
+
+
+# --- STDP ---------------------------------------------------------------------------------
+def compare_stdp(name: str, weights: np.ndarray, pre_spikes: np.ndarray, rule: STDPLoihiRule,
+                 post, target: str = "numpy") -> CheckRecord:
+    """Lava's LearningDense + STDPLoihi (float) and Brian2's synapse model with the same
+    trace and weight updates every step: the weights after every step agree to 1e-9 and
+    the post spikes are identical."""
+    from dynaxx_neuro.crosscheck.lava_runs import lava_stdp
+    brian_w, brian_s = brian_models.stdp(weights, pre_spikes, rule, post, target)
+    lava_w, lava_s = lava_stdp(weights, pre_spikes, rule, post)
+    dw = float(np.abs(lava_w - brian_w).max())
+    same, note = _spike_note(lava_s, brian_s, ("Lava", "Brian2"))
+    moved = float(np.abs(lava_w[-1] - np.asarray(weights)).max())
+    return CheckRecord(name, "max |w_lava - w_brian2| over all steps", dw, STDP_TOL,
+                       same and within(dw, STDP_TOL),
+                       note=f"{note}; largest total weight change {moved:.3g}",
+                       data={"lava": lava_w, "brian2": brian_w, "initial": np.asarray(weights),
+                             "pre": np.asarray(pre_spikes),
+                             "post": lava_s, "rule": rule})
+
+
+def pair_inputs(offsets=range(-20, 21), start: int = 25, weight: float = 0.5
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One pre and one post spike per pair k, ``offsets[k] = t_post - t_pre`` steps apart.
+
+    Pairs share no neuron, and w[k, k] sees only pair k (its pre neuron k and post neuron k),
+    so the diagonal's final change is the STDP window. Returns (offsets, weights (K, K),
+    pre spikes (T, K), post spikes (T, K)).
+    """
+    offsets = np.asarray(list(offsets))
+    if offsets.size == 0 or start + offsets.min() < 0:
+        raise ValueError(f"offsets must be non-empty and >= -{start}, got {offsets.tolist()}.")
+    n_steps = start + max(int(offsets.max()), 0) + 5
+    pre, post = np.zeros((n_steps, offsets.size), int), np.zeros((n_steps, offsets.size), int)
+    for k, offset in enumerate(offsets):
+        pre[start, k] = 1
+        post[start + offset, k] = 1
+    return offsets, np.full((offsets.size, offsets.size), weight), pre, post
+
+
+def poisson_inputs(seed: int, n_steps: int = 300, n_pre: int = 8, n_post: int = 3,
+                   rate: float = 0.1) -> tuple[np.ndarray, np.ndarray, lif.LIFFloat]:
+    """Poisson (Bernoulli per step) pre spikes, initial weights and LIF post neurons that
+    fire now and then."""
+    rng = _rng(seed, 2)
+    pre = (rng.random((n_steps, n_pre)) < rate).astype(np.int64)
+    weights = rng.uniform(0.0, 0.08, size=(n_post, n_pre))
+    return weights, pre, lif.LIFFloat(du=0.2, dv=0.1, vth=1.0, bias=0.0)
+
+
+def stdp_checks(settings: CrosscheckSettings, workdir=None) -> list[CheckRecord]:
+    target = settings.target
+    metric = "max |w_lava - w_brian2| over all steps"
+    if not lava_available():
+        return [skipped("stdp-pairs", metric, STDP_TOL, LAVA_MISSING),
+                skipped("stdp-poisson", metric, STDP_TOL, LAVA_MISSING)]
+    rule = STDPLoihiRule()
+    offsets, weights, pre, post = pair_inputs()
+    pairs = compare_stdp("stdp-pairs", weights, pre, rule, post, target)
+    window = np.array([rule.pair_dw(int(d)) for d in offsets])
+    measured = np.diag(pairs.data["lava"][-1]) - np.diag(weights)
+    window_err = float(np.abs(measured - window).max())
+    pairs = dataclasses.replace(
+        pairs, passed=bool(pairs.passed and window_err <= STDP_TOL),
+        note=f"{pairs.note}; Lava's window vs the closed form: max error {window_err:.2e}")
+    pairs.data.update(offsets=offsets, window=window)
+    weights, pre, post_lif = poisson_inputs(settings.seed, settings.stdp_steps)
+    slow = dataclasses.replace(rule, x1_impulse=2.0, y1_impulse=2.0)  # keeps weights in range
+    return [pairs, compare_stdp("stdp-poisson", weights, pre, slow, post_lif, target)]
+
+
+# --- continuous limit --------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class ContinuousSetup:
+    """Inputs of the continuous-limit comparison: spikes on the grid of the coarsest step."""
+
+    model: lif.LIFContinuous
+    weights: np.ndarray
+    spike_times_ms: np.ndarray
+    spike_sources: np.ndarray
+    duration_ms: float
+    dts_ms: tuple[float, ...]
+
+    @property
+    def reference_dt_ms(self) -> float:
+        """The Brian2 reference's step: half the finest step (its grid holds every point
+        the discrete runs produce)."""
+        return min(self.dts_ms) / 2
+
+
+def continuous_inputs(seed: int, dt_ms: float = 0.8, halvings: int = 5,
+                      duration_ms: float = 80.0, n_in: int = 4, n: int = 3) -> ContinuousSetup:
+    """Random input spikes on the grid of ``dt_ms`` and steps dt_ms / 2^k, k < halvings."""
+    if not math.isfinite(dt_ms) or dt_ms <= 0:
+        raise ValueError(f"dt_ms must be a finite number > 0, got {dt_ms!r}.")
+    if halvings < 2:
+        raise ValueError(f"halvings must be >= 2 to measure an order, got {halvings!r}.")
+    rng = _rng(seed, 3)
+    duration_ms = dt_ms * max(8, round(duration_ms / dt_ms))  # whole coarse steps
+    grid = np.arange(1, int(round(duration_ms / dt_ms))) * dt_ms
+    step, source = np.nonzero(rng.random((grid.size, n_in)) < 0.05)
+    weights = rng.normal(0.5, 0.5, size=(n, n_in))
+    return ContinuousSetup(CONTINUOUS_MODEL, weights, grid[step], source, duration_ms,
+                           tuple(dt_ms / 2 ** k for k in range(halvings)))
+
+
+def discrete_on_grid(setup: ContinuousSetup, dt_ms: float) -> np.ndarray:
+    """Our discrete LIF kernel (Lava's float map, ``discretise``d) for step ``dt_ms``;
+    row m approximates v((m + 1) dt). Returns (duration/dt, n)."""
+    step = lif.discretise(setup.model, dt_ms)
+    n_steps = int(round(setup.duration_ms / dt_ms))
+    a_in = np.zeros((n_steps, setup.weights.shape[0]))
+    index = np.round(setup.spike_times_ms / dt_ms).astype(int)
+    np.add.at(a_in, index, step.input_gain * setup.weights[:, setup.spike_sources].T)
+    return lif.lif_float_run(a_in, step.params).v
+
+
+def continuous_reference(setup: ContinuousSetup, target: str = "numpy"
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Brian2's exact integration on the reference grid: (times (T,), v (T, n))."""
+    return brian_models.lif_continuous(setup.weights, setup.spike_times_ms,
+                                       setup.spike_sources, setup.model,
+                                       setup.reference_dt_ms, setup.duration_ms, target)
+
+
+def compare_continuous_exact(setup: ContinuousSetup, reference=None,
+                             target: str = "numpy") -> CheckRecord:
+    """Brian2's exact integration against the closed form of the continuous LIF."""
+    times, v_brian = reference if reference is not None else continuous_reference(setup, target)
+    v_exact, _ = lif.lif_exact(times, setup.spike_times_ms, setup.spike_sources,
+                               setup.weights, setup.model)
+    error = float(np.abs(v_brian - v_exact).max())
+    return CheckRecord("continuous-exact", "max |v_brian2 - v_closed_form|", error, EXACT_TOL,
+                       within(error, EXACT_TOL),
+                       note=f"Brian2 method 'exact', dt {setup.reference_dt_ms:g} ms",
+                       data={"times": times, "brian2": v_brian, "exact": v_exact})
+
+
+def compare_continuous_order(setup: ContinuousSetup, reference=None,
+                             target: str = "numpy") -> CheckRecord:
+    """Our discrete LIF against Brian2's exact solution as dt halves: the error must shrink
+    at every halving and its fitted order (slope of log error vs log dt) be near 1."""
+    times, v_ref = reference if reference is not None else continuous_reference(setup, target)
+    errors, traces = [], {}
+    for dt in setup.dts_ms:
+        v = discrete_on_grid(setup, dt)
+        index = np.round(np.arange(1, v.shape[0] + 1) * dt / setup.reference_dt_ms).astype(int)
+        errors.append(float(np.abs(v - v_ref[index]).max()))
+        traces[dt] = v
+    errors_arr, dts = np.array(errors), np.array(setup.dts_ms)
+    order = float(np.polyfit(np.log(dts), np.log(errors_arr), 1)[0])
+    shrinking = bool(np.all(np.diff(errors_arr) < 0))
+    halving = ", ".join(f"{e:.2e}" for e in errors)
+    return CheckRecord("continuous", "order of max |v_discrete - v_exact| in dt", order,
+                       ORDER_MIN, shrinking and ORDER_MIN <= order <= ORDER_MAX, ">=",
+                       note=f"errors at dt = {', '.join(f'{d:g}' for d in dts)} ms: {halving}"
+                            f"{'' if shrinking else ' (not shrinking)'}; order must be in "
+                            f"[{ORDER_MIN}, {ORDER_MAX}]",
+                       data={"dts": dts, "errors": errors_arr, "order": order,
+                             "times": times, "reference": v_ref, "discrete": traces})
+
+
+def continuous_checks(settings: CrosscheckSettings, workdir=None) -> list[CheckRecord]:
+    setup = continuous_inputs(settings.seed, settings.dt_ms, settings.halvings)
+    reference = continuous_reference(setup, settings.target)
+    return [compare_continuous_exact(setup, reference, settings.target),
+            compare_continuous_order(setup, reference, settings.target)]
+
+
+# --- EP -----------------------------------------------------------------------------------
+def our_free_phase(params: EPParameters, x: np.ndarray, eps: float = 0.5,
+                   t_free: int = 300) -> list[np.ndarray]:
+    """Rates of every layer at the end of our free phase (the NumPy back end's settling,
+    ``t_free`` steps of size ``eps`` from the reset)."""
+    from dynaxx_neuro.networks.ep_numpy import settle_period
+    sizes = (params.weights[0].shape[1], *(w.shape[0] for w in params.weights))
+    config = EPConfig(sizes, ep.EPSchedule(t_free, 1, False), ep.EPDynamics(1.0, eps),
+                      ep.EPLearning(lrs=(0.0,) * len(params.weights)), batch_size=len(x))
+    trace = settle_period(params, x, np.zeros((len(x), sizes[-1])), 0.0, config)
+    return trace.free
+
+
+def smallest_curvature(params: EPParameters) -> float:
+    """Smallest eigenvalue of the Hessian of E inside the box, ``I - A`` with A the
+    symmetric coupling of the layers by W_1 .. W_L (W_0 only adds a constant drive).
+    Positive: E is strictly convex on [0, 1]^n and the fixed point is unique."""
+    sizes = [w.shape[0] for w in params.weights]
+    offsets = np.cumsum([0, *sizes])
+    hessian = np.eye(offsets[-1])
+    for l in range(1, len(sizes)):
+        rows = slice(offsets[l], offsets[l + 1])
+        cols = slice(offsets[l - 1], offsets[l])
+        hessian[rows, cols] -= params.weights[l]  # (n_l, n_{l-1}) block
+        hessian[cols, rows] -= params.weights[l].T
+    return float(np.linalg.eigvalsh(hessian)[0])
+
+
+def compare_ep(name: str, params: EPParameters, x: np.ndarray, eps: float = 0.5,
+               t_free: int = 300, target: str = "numpy") -> CheckRecord:
+    """The free-phase fixed point of our layers against the equilibrium of Brian2's
+    continuous gradient flow ds/dt = -dF/ds (projected onto [0, 1]): max |ds| <= 1e-3.
+
+    Both start from s = 0. Where E is not convex the two paths may end in different
+    minima; the note says which case holds (:func:`smallest_curvature`).
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.shape[1] != params.weights[0].shape[1]:
+        raise ValueError(f"x must be (B, {params.weights[0].shape[1]}) to match the first "
+                         f"weight matrix {params.weights[0].shape}, got shape {x.shape}.")
+    ours = our_free_phase(params, x, eps, t_free)
+    theirs, residual, elapsed = brian_models.ep_equilibrium(params, x, target=target)
+    ds = float(max(np.abs(a - b).max() for a, b in zip(ours, theirs)))
+    ours_residual = brian_models.fixed_point_residual(params, x, ours)
+    curvature = smallest_curvature(params)
+    shape = ("E strictly convex, unique fixed point" if curvature > 0 else
+             "E not convex, the fixed point may depend on the path")
+    return CheckRecord(name, "max |s_ours - s_brian2| over all units", ds, EP_TOL,
+                       within(ds, EP_TOL),
+                       note=f"fixed-point residuals: ours {ours_residual:.1e} after {t_free} "
+                            f"steps of eps {eps:g}, Brian2 {residual:.1e} after {elapsed:g} "
+                            f"tau; smallest Hessian eigenvalue {curvature:.3f} ({shape})",
+                       data={"ours": ours, "brian2": theirs})
+
+
+def random_ep_network(seed: int, sizes=(20, 16, 10, 5), batch: int = 6,
+                      curvature: float = 0.2) -> tuple[EPParameters, np.ndarray]:
+    """Glorot weights, random biases and inputs; the couplings between state layers are
+    scaled down where needed so that E's smallest curvature is at least ``curvature`` > 0,
+    which makes the fixed point unique: then any disagreement is an error, not a choice
+    between minima."""
+    rng = _rng(seed, 4)
+    params = EPParameters.initial(tuple(sizes), rng)
+    params.biases = [rng.normal(0.0, 0.3, size=b.shape) for b in params.biases]
+    coupling = 1.0 - smallest_curvature(params)  # largest eigenvalue of A
+    if coupling > 1.0 - curvature:
+        factor = (1.0 - curvature) / coupling
+        params.weights = [params.weights[0]] + [factor * w for w in params.weights[1:]]
+    return params, rng.uniform(0.0, 1.0, size=(batch, sizes[0]))
+
+
+def trained_ep_network(workdir, seed: int = 0, hidden=(16,), epochs: int = 1, batch: int = 6
+                       ) -> tuple[EPParameters, np.ndarray, float]:
+    """Train EP on digits with the NumPy back end into ``workdir/ep-training``; returns the
+    trained parameters, the first ``batch`` test images and the run's eps."""
+    from dynaxx_neuro.datasets import prepare_splits
+    from dynaxx_neuro.train_ep import train_ep
+    if workdir is None:
+        raise ValueError("workdir must name a folder for the EP training run.")
+    run = train_ep(dataset="digits", hidden=tuple(hidden), backend="numpy", epochs=epochs,
+                   out=Path(workdir) / "ep-training", seed=seed, show_progress=False)
+    info = run.info()
+    epoch, arrays = run.last_checkpoint()
+    params = EPParameters.from_arrays(arrays, len(hidden) + 1)
+    data = prepare_splits("digits", None, info["validation"], seed)
+    return params, data.x_test[:batch], info["config"]["dynamics"]["eps"]
+
+
+def ep_checks(settings: CrosscheckSettings, workdir=None) -> list[CheckRecord]:
+    params, x = random_ep_network(settings.seed)
+    records = [compare_ep("ep-random", params, x, target=settings.target)]
+    params, x, eps = trained_ep_network(workdir, settings.seed, settings.ep_hidden,
+                                        settings.ep_epochs)
+    records.append(compare_ep("ep-trained", params, x, eps=eps, target=settings.target))
+    return records
+
+
+CHECKS = {"lif": lif_checks, "lif-fixed": lif_fixed_checks, "stdp": stdp_checks,
+          "continuous": continuous_checks, "ep": ep_checks}
+CHECK_NAMES = (*CHECKS, "all")

@@ -1,0 +1,338 @@
+"""Forward-forward learning (Hinton 2022) as pure NumPy kernels.
+
+A layer ``l`` with weights ``W_l`` (n_l, n_{l-1}) and bias ``b_l`` sees the length-normalised
+output of the layer below (the input with its label embedding for ``l = 0``):
+
+    x_hat = x / (||x|| + norm_eps)
+    h     = relu(x_hat W^T + b)
+    G(h)  = sum_j (m_j h_j)^2            (``mean``: divided by n)
+    p     = sigmoid(G - theta)            the layer's probability that the data is positive
+
+``m`` is an optional inverted-dropout mask (entries 0 or 1/(1 - rate)) on the activities
+that enter the goodness. Each layer minimises only its own logistic loss over a batch of B
+positive and B negative samples,
+
+    L = 1/B sum_pos softplus(theta - G) + 1/B sum_neg softplus(G - theta),
+
+whose gradient never leaves the layer:
+
+    dL/dG  = -(1 - p) / B (positive),  p / B (negative)
+    dL/dz  = dL/dG * 2 m^2 h (/ n with ``mean``)      (zero where z <= 0, as h is)
+    dL/dW  = sum_batch dL/dz x_hat^T,  dL/db = sum_batch dL/dz.
+
+A linear softmax readout on the concatenated normalised activities is trained with its own
+cross-entropy (the gradient stops at its input). Every tensor takes SGD with momentum or
+Adam steps (``optimizer_step``) scaled by the training schedule (``FFSchedule.lr_scale``).
+
+Negative data (``negative_batch`` in ``networks.ff_common`` mixes them): wrong labels,
+Gaussian noise, pixel permutations, hybrid images with smooth random masks, and hard
+negatives (the wrong label of most goodness under the current network).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+NEGATIVE_STRATEGIES = ("wrong-label", "noise", "permutation", "hybrid", "hard")
+SCHEDULES = ("joint", "sequential", "hybrid")
+OPTIMIZERS = ("adam", "sgd")
+LABEL_MODES = ("append", "replace")
+PREDICTIONS = ("softmax", "goodness")
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+def _finite_positive(name: str, value: float) -> None:
+    _require(isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
+             f"{name} must be a finite number > 0, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class FFGoodness:
+    """Goodness of a layer: threshold ``theta`` > 0, sum (``mean=False``) or mean of
+    squares, inverted dropout ``dropout`` in [0, 1) on the activities entering it, and the
+    ``norm_eps`` of the length normalisation."""
+
+    theta: float = 5.0
+    mean: bool = False
+    dropout: float = 0.0
+    norm_eps: float = 1e-8
+
+    def __post_init__(self):
+        _finite_positive("theta", self.theta)
+        _require(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout!r}.")
+        _finite_positive("norm_eps", self.norm_eps)
+
+
+@dataclass(frozen=True)
+class FFNegatives:
+    """How negative data is made: one or two ``strategies`` from NEGATIVE_STRATEGIES; with
+    two, each sample takes the first with probability ``ratio`` (in [0, 1]) and the second
+    otherwise. ``noise_std`` is the Gaussian noise of ``noise``; ``mask_blurs`` the number of
+    [1/4, 1/2, 1/4] blurs that smooth the random masks of ``hybrid``."""
+
+    strategies: tuple[str, ...] = ("wrong-label", "hard")
+    ratio: float = 0.5
+    noise_std: float = 0.5
+    mask_blurs: int = 4
+
+    def __post_init__(self):
+        _require(1 <= len(self.strategies) <= 2,
+                 f"negatives must name one or two strategies, got {self.strategies!r}.")
+        for name in self.strategies:
+            _require(name in NEGATIVE_STRATEGIES,
+                     f"unknown negative strategy {name!r}; choose from "
+                     f"{', '.join(NEGATIVE_STRATEGIES)}.")
+        _require(isinstance(self.ratio, (int, float)) and 0 <= self.ratio <= 1,
+                 f"negative ratio must be in [0, 1], got {self.ratio!r}.")
+        _finite_positive("noise_std", self.noise_std)
+        _require(isinstance(self.mask_blurs, (int, np.integer)) and self.mask_blurs >= 0,
+                 f"mask_blurs must be an integer >= 0, got {self.mask_blurs!r}.")
+
+    @property
+    def needs_label_goodness(self) -> bool:
+        """Whether making the negatives needs the goodness of every label (hard mining)."""
+        return "hard" in self.strategies
+
+
+@dataclass(frozen=True)
+class FFOptimizer:
+    """Per-tensor optimiser: ``kind`` 'adam' or 'sgd' (with ``momentum``), ``weight_decay``
+    added to the gradient as ``weight_decay * W``, Adam's ``beta2`` and ``eps``."""
+
+    kind: str = "adam"
+    momentum: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        _require(self.kind in OPTIMIZERS, f"unknown optimizer {self.kind!r}; choose from "
+                                          f"{', '.join(OPTIMIZERS)}.")
+        _require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
+        _require(0 <= self.beta2 < 1, f"beta2 must be in [0, 1), got {self.beta2!r}.")
+        _finite_positive("eps", self.eps)
+        _require(self.weight_decay >= 0,
+                 f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+
+
+@dataclass(frozen=True)
+class FFSchedule:
+    """Which layers learn in which epoch, as a learning-rate scale (0 = frozen).
+
+    ``joint``: every layer every epoch. ``sequential`` (greedy): layer l learns in epochs
+    [l E, (l + 1) E) with E = ``epochs_per_layer``, the last layer from (L - 1) E on, and
+    earlier layers stay frozen. ``hybrid``: sequential for L E epochs, then all layers
+    jointly at ``finetune_scale`` times their rate.
+    """
+
+    kind: str = "joint"
+    epochs_per_layer: int = 5
+    finetune_scale: float = 0.1
+
+    def __post_init__(self):
+        _require(self.kind in SCHEDULES, f"unknown schedule {self.kind!r}; choose from "
+                                         f"{', '.join(SCHEDULES)}.")
+        _require(isinstance(self.epochs_per_layer, (int, np.integer))
+                 and self.epochs_per_layer >= 1,
+                 f"epochs_per_layer must be an integer >= 1, got {self.epochs_per_layer!r}.")
+        _require(0 < self.finetune_scale <= 1,
+                 f"finetune_scale must be in (0, 1], got {self.finetune_scale!r}.")
+
+    def lr_scale(self, epoch: int, layer: int, n_layers: int) -> float:
+        """Learning-rate factor of ``layer`` (0-based) of ``n_layers`` in ``epoch``."""
+        if self.kind == "joint":
+            return 1.0
+        greedy_epochs = n_layers * self.epochs_per_layer
+        if self.kind == "hybrid" and epoch >= greedy_epochs:
+            return self.finetune_scale
+        active = min(epoch // self.epochs_per_layer, n_layers - 1)
+        return 1.0 if layer == active else 0.0
+
+
+def normalize(x: np.ndarray, eps: float) -> np.ndarray:
+    """Length normalisation x / (||x|| + eps) of every row; (B, n) -> (B, n)."""
+    return x / (np.sqrt(np.sum(x * x, axis=1, keepdims=True)) + eps)
+
+
+def layer_activity(w: np.ndarray, b: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
+    """h = relu(x_hat W^T + b); x_hat (B, n_pre), W (n_post, n_pre) -> (B, n_post)."""
+    return np.maximum(x_hat @ w.T + b, 0.0)
+
+
+def goodness(h: np.ndarray, params: FFGoodness, mask: np.ndarray | None = None) -> np.ndarray:
+    """G = sum_j (m_j h_j)^2, or its mean over units; (B, n) -> (B,)."""
+    seen = h if mask is None else h * mask
+    total = np.sum(seen * seen, axis=1)
+    return total / h.shape[1] if params.mean else total
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)), evaluated without overflow."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def p_positive(g: np.ndarray, theta: float) -> np.ndarray:
+    """p(positive) = sigmoid(G - theta)."""
+    return sigmoid(g - theta)
+
+
+def softplus(z: np.ndarray) -> np.ndarray:
+    """log(1 + exp(z)), evaluated without overflow."""
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def ff_loss(g_pos: np.ndarray, g_neg: np.ndarray, theta: float) -> float:
+    """The layer's logistic loss 1/B (sum softplus(theta - G_pos) + sum softplus(G_neg - theta))."""
+    return float((softplus(theta - g_pos).sum() + softplus(g_neg - theta).sum()) / len(g_pos))
+
+
+def dropout_mask(shape: tuple[int, int], rate: float,
+                 rng: np.random.Generator) -> np.ndarray | None:
+    """Inverted-dropout mask: 0 with probability ``rate``, else 1 / (1 - rate); None if 0."""
+    if rate == 0:
+        return None
+    return (rng.random(shape) >= rate) / (1.0 - rate)
+
+
+def _goodness_pre_activation_grad(h: np.ndarray, dl_dg: np.ndarray, params: FFGoodness,
+                                  mask: np.ndarray | None) -> np.ndarray:
+    """dL/dz = dL/dG * 2 m^2 h (/ n); (B,) x (B, n) -> (B, n)."""
+    dg_dh = 2.0 * h if mask is None else 2.0 * mask * mask * h
+    if params.mean:
+        dg_dh = dg_dh / h.shape[1]
+    return dl_dg[:, None] * dg_dh
+
+
+def ff_layer_grads(x_hat_pos: np.ndarray, h_pos: np.ndarray, x_hat_neg: np.ndarray,
+                   h_neg: np.ndarray, params: FFGoodness, mask_pos: np.ndarray | None = None,
+                   mask_neg: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient (dL/dW (n_post, n_pre), dL/db (n_post,)) of the layer's own loss from its
+    positive and negative passes (see the module docstring)."""
+    batch = len(h_pos)
+    p_pos = p_positive(goodness(h_pos, params, mask_pos), params.theta)
+    p_neg = p_positive(goodness(h_neg, params, mask_neg), params.theta)
+    dz_pos = _goodness_pre_activation_grad(h_pos, -(1.0 - p_pos) / batch, params, mask_pos)
+    dz_neg = _goodness_pre_activation_grad(h_neg, p_neg / batch, params, mask_neg)
+    dw = dz_pos.T @ x_hat_pos + dz_neg.T @ x_hat_neg  # (n_post, B) x (B, n_pre)
+    return dw, dz_pos.sum(axis=0) + dz_neg.sum(axis=0)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of logits (B, C)."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def readout_probs(w: np.ndarray, b: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """softmax(features W^T + b); features (B, n_features), W (C, n_features) -> (B, C)."""
+    return softmax(features @ w.T + b)
+
+
+def readout_grads(features: np.ndarray, probs: np.ndarray,
+                  targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of the mean cross-entropy of the readout only: ((p - y)^T f / B, mean(p - y))."""
+    delta = (probs - targets) / len(probs)
+    return delta.T @ features, delta.sum(axis=0)  # (C, B) x (B, n_features)
+
+
+def cross_entropy(probs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per-sample cross-entropy -sum_k y_k log p_k; (B, C) -> (B,)."""
+    return -np.sum(targets * np.log(np.maximum(probs, 1e-300)), axis=1)
+
+
+def optimizer_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray,
+                   step: int, lr: float, opt: FFOptimizer
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One descent step of a tensor; ``step`` counts this tensor's updates from 1.
+
+    sgd:  m <- mu m + g;  P <- P - lr m                         (v unchanged)
+    adam: m <- mu m + (1 - mu) g;  v <- b2 v + (1 - b2) g^2;
+          P <- P - lr (m / (1 - mu^step)) / (sqrt(v / (1 - b2^step)) + eps)
+    with g = grad + weight_decay P. Returns (new P, new m, new v).
+    """
+    g = grad + opt.weight_decay * param
+    if opt.kind == "sgd":
+        m = opt.momentum * m + g
+        return param - lr * m, m, v
+    m = opt.momentum * m + (1.0 - opt.momentum) * g
+    v = opt.beta2 * v + (1.0 - opt.beta2) * g * g
+    m_hat = m / (1.0 - opt.momentum ** step)
+    v_hat = v / (1.0 - opt.beta2 ** step)
+    return param - lr * m_hat / (np.sqrt(v_hat) + opt.eps), m, v
+
+
+def label_rows(labels: np.ndarray, n_classes: int, scale: float) -> np.ndarray:
+    """One-hot rows ``scale * e_label`` (B, C); label -1 gives the neutral row scale / C."""
+    rows = np.full((len(labels), n_classes), scale / n_classes)
+    known = labels >= 0
+    rows[known] = 0.0
+    rows[known, labels[known]] = scale
+    return rows
+
+
+def embed_labels(x: np.ndarray, rows: np.ndarray, mode: str) -> np.ndarray:
+    """Label rows (B, C) written over the first C inputs (``replace``) or appended after
+    them (``append``); (B, n) -> (B, n) or (B, n + C)."""
+    if mode == "append":
+        return np.concatenate([x, rows], axis=1)
+    out = x.copy()
+    out[:, :rows.shape[1]] = rows
+    return out
+
+
+def wrong_labels(labels: np.ndarray, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly drawn label other than the true one, for every sample."""
+    return (labels + rng.integers(1, n_classes, size=len(labels))) % n_classes
+
+
+def hardest_wrong_labels(label_goodness: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The wrong label of most goodness; label_goodness (B, C) summed over layers -> (B,)."""
+    scores = label_goodness.copy()
+    scores[np.arange(len(labels)), labels] = -np.inf
+    return scores.argmax(axis=1)
+
+
+def noisy(x: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
+    """x + N(0, std^2), clipped to the pixel range [0, 1]."""
+    return np.clip(x + rng.normal(0.0, std, size=x.shape), 0.0, 1.0)
+
+
+def permuted(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Every row with its pixels in a random order of its own."""
+    order = np.argsort(rng.random(x.shape), axis=1)
+    return np.take_along_axis(x, order, axis=1)
+
+
+def smooth_masks(n: int, image_shape: tuple[int, int], blurs: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Hinton's hybrid masks: random bits blurred ``blurs`` times with [1/4, 1/2, 1/4]
+    along rows and columns (edges repeated), thresholded at 0.5; (n, rows * cols)."""
+    masks = rng.integers(0, 2, size=(n, *image_shape)).astype(float)
+    for _ in range(blurs):
+        for axis in (1, 2):
+            padded = np.pad(masks, [(0, 0)] + [(1, 1) if a == axis else (0, 0)
+                                               for a in (1, 2)], mode="edge")
+            lo = padded[:, :-2] if axis == 1 else padded[:, :, :-2]
+            mid = padded[:, 1:-1] if axis == 1 else padded[:, :, 1:-1]
+            hi = padded[:, 2:] if axis == 1 else padded[:, :, 2:]
+            masks = 0.25 * lo + 0.5 * mid + 0.25 * hi
+    return (masks > 0.5).reshape(n, -1).astype(float)
+
+
+def hybrid(x: np.ndarray, other: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """mask * x + (1 - mask) * other: one image's large regions mixed with another's."""
+    return masks * x + (1.0 - masks) * other
+
+
+def he_uniform(n_post: int, n_pre: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniform initial weights with variance 2 / n_pre (He), suited to ReLU layers."""
+    limit = math.sqrt(6.0 / n_pre)
+    return rng.uniform(-limit, limit, size=(n_post, n_pre))

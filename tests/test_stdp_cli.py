@@ -1,0 +1,71 @@
+"""`dynaxx train stdp`, its bad input, and examples/stdp_digits.py, with small settings."""
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dynaxx_neuro.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SMALL = ["--epochs", "1", "--neurons", "8", "--n-train", "20", "--n-test", "10",
+         "--t-present", "8", "--t-rest", "2", "--input-rate", "8", "--normalise-every", "10",
+         "--no-progress"]
+
+
+def _invoke(args):
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--tau-pre", "0"], "tau_pre_steps must be"),
+    (["--tau-post", "-3"], "tau_post_steps must be"),
+    (["--a-plus", "-0.1"], "a_plus must be"),
+    (["--w-max", "0"], "w_max must be"),
+    (["--w-sum", "1000"], "w_sum must be at most"),
+    (["--input-rate", "0"], "input_rate must be"),
+    (["--delta-v", "2"], "delta_v must be in (0, 1]"),
+    (["--theta-0", "-1"], "theta_0 must be"),
+    (["--neurons", "1"], "n_neurons must be"),
+    (["--backend", "numpy"], "backend must be one of lava, lava-fixed"),
+    (["--n-train", "-5"], "n_train must be"),
+])
+def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, words):
+    result = _invoke(["train", "stdp", "--out", str(tmp_path / "run"), *SMALL, *args])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.lava
+def test_train_resume_and_eval_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    result = _invoke(["train", "stdp", "--out", str(out), *SMALL, "--backend", "lava-fixed"])
+    assert result.exit_code == 0, result.output
+    assert "test_accuracy" in result.output
+    for plot in ("learning_curves", "spikes", "onchip_energy", "weights"):
+        assert (out / "plots" / f"{plot}.png").stat().st_size > 0
+    from dynaxx_neuro.records import RunDir
+    run = RunDir.open(out)
+    assert run.info()["tag"] == "fixed_pt"
+    assert set(run.read_table("spikes")["layer"]) == {"input", "excitatory"}
+    assert run.read_table("ops")["synaptic_ops"].sum() > 0
+    result = _invoke(["train", "stdp", "--resume", str(out), "--epochs", "2", "--no-plots",
+                      "--no-progress"])
+    assert result.exit_code == 0 and '"epoch": 1' in result.output
+    result = _invoke(["eval", str(out), "--backend", "lava"])
+    assert result.exit_code == 0 and '"backend": "lava"' in result.output
+
+
+@pytest.mark.lava
+def test_example_stdp_digits_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["stdp_digits.py", "--n-train", "20", "--n-test", "10",
+                                      "--neurons", "8", "--t-present", "8",
+                                      "--out", str(tmp_path / "run")])
+    runpy.run_path(str(EXAMPLES / "stdp_digits.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "final metrics" in out and "ms per sample" in out
+    assert (tmp_path / "run" / "plots" / "spikes.png").exists()
