@@ -37,15 +37,19 @@ def check_count(name: str, value: int, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
+def eval_scores(result: EpochResult, data: Splits) -> list[tuple[str, float, float]]:
+    """(split, accuracy, mean loss) of the validation and test splits that have samples."""
+    return [(split, float((pred == labels).mean()), loss)
+            for split, pred, labels, loss in (
+                ("val", result.val_predictions, data.y_val, result.val_loss),
+                ("test", result.test_predictions, data.y_test, result.test_loss))
+            if len(labels)]
+
+
 def metric_rows(epoch: int, result: EpochResult, data: Splits, seconds: float,
                 n_trained: int) -> dict[str, list]:
     """One metrics row per split: accuracy, loss, wall time, samples/s, peak RSS."""
-    splits = [("train", result.train_accuracy, result.train_loss)]
-    for split, pred, labels, loss in (
-            ("val", result.val_predictions, data.y_val, result.val_loss),
-            ("test", result.test_predictions, data.y_test, result.test_loss)):
-        if len(labels):
-            splits.append((split, float((pred == labels).mean()), loss))
+    splits = [("train", result.train_accuracy, result.train_loss), *eval_scores(result, data)]
     rss = peak_rss_mb()
     rate = n_trained / seconds if seconds > 0 else float("nan")
     return {"epoch": [epoch] * len(splits), "split": [s[0] for s in splits],

@@ -14,7 +14,7 @@ from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters, n_train_batches
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train import check_count, fit
+from dynaxx_neuro.train import check_count, eval_scores, fit
 
 EP_BACKENDS = ("lava", "numpy")
 
@@ -127,10 +127,7 @@ def evaluate_checkpoint(run: RunDir, backend: str | None = None) -> dict:
     finally:
         runner.close()
     metrics = {"epoch": checkpoint[0], "backend": backend}
-    for split, pred, labels, loss in (
-            ("val", result.val_predictions, data.y_val, result.val_loss),
-            ("test", result.test_predictions, data.y_test, result.test_loss)):
-        if len(labels):
-            metrics[f"{split}_accuracy"] = float((pred == labels).mean())
-            metrics[f"{split}_loss"] = loss
+    for split, accuracy, loss in eval_scores(result, data):
+        metrics[f"{split}_accuracy"] = accuracy
+        metrics[f"{split}_loss"] = loss
     return metrics
