@@ -80,7 +80,8 @@ class EPParameters:
         return cls(take("w"), take("b"), take("vw"), take("vb"))
 
     def is_finite(self) -> bool:
-        return all(np.isfinite(a).all() for a in self.to_arrays().values())
+        """Whether weights and biases are finite (velocities feed them, so they follow)."""
+        return all(np.isfinite(a).all() for a in (*self.weights, *self.biases))
 
 
 def n_train_batches(n_train: int, batch_size: int) -> int:
