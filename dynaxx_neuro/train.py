@@ -13,8 +13,10 @@ Each rule has a module (``train_ep``, ...) that builds its runner from run.json;
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -95,6 +97,32 @@ def fit(runner, run: RunDir, data: Splits, first_epoch: int, epochs: int,
     if final:
         run.update_info(final_metrics=final, finished=utc_now())
     return final
+
+
+def evaluate_last_checkpoint(run: RunDir, backend: str | None, data: Splits,
+                             make_runner: Callable) -> tuple[dict, EpochResult]:
+    """Run the last checkpoint of ``run`` once over its validation and test splits.
+
+    ``make_runner(backend, eval_only_data, checkpoint_arrays, epoch)`` builds the rule's
+    runner; returns the metrics (epoch, backend, accuracy and loss per split) and the result.
+    """
+    checkpoint = run.last_checkpoint()
+    if checkpoint is None:
+        raise ValueError(f"run {str(run.path)!r} has no checkpoint yet; train at least one "
+                         "epoch.")
+    epoch, arrays = checkpoint
+    backend = backend or run.info()["backend"]
+    eval_only = dataclasses.replace(data, x_train=data.x_train[:0], y_train=data.y_train[:0])
+    runner = make_runner(backend, eval_only, arrays, epoch)
+    try:
+        result = runner.run_epoch(epoch)
+    finally:
+        runner.close()
+    metrics = {"epoch": epoch, "backend": backend}
+    for split, accuracy, loss in eval_scores(result, data):
+        metrics[f"{split}_accuracy"] = accuracy
+        metrics[f"{split}_loss"] = loss
+    return metrics, result
 
 
 def _rule_module(run: RunDir):

@@ -18,7 +18,7 @@ from dynaxx_neuro.kernels import ff
 from dynaxx_neuro.networks.ep_common import n_train_batches
 from dynaxx_neuro.networks.ff_common import FFConfig, FFParameters
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train import check_count, eval_scores, fit
+from dynaxx_neuro.train import check_count, evaluate_last_checkpoint, fit
 
 FF_BACKENDS = ("lava", "numpy")
 
@@ -124,24 +124,11 @@ def train_ff(dataset: str = "digits", hidden: tuple[int, ...] = (500, 500),
 def evaluate_checkpoint(run: RunDir, backend: str | None = None) -> dict:
     """Accuracy and loss of the run's last checkpoint on its validation and test splits."""
     info = run.info()
-    checkpoint = run.last_checkpoint()
-    if checkpoint is None:
-        raise ValueError(f"run {str(run.path)!r} has no checkpoint yet; train at least one "
-                         "epoch.")
     config = config_from_dict(info["config"])
-    data = _run_data(info, config)
-    eval_only = dataclasses.replace(data, x_train=data.x_train[:0], y_train=data.y_train[:0])
-    params = FFParameters.from_arrays(checkpoint[1], config.n_layers)
-    backend = backend or info["backend"]
-    runner = make_runner(backend, config, eval_only, params, checkpoint[0])
-    try:
-        result = runner.run_epoch(checkpoint[0])
-    finally:
-        runner.close()
-    metrics = {"epoch": checkpoint[0], "backend": backend}
-    for split, accuracy, loss in eval_scores(result, data):
-        metrics[f"{split}_accuracy"] = accuracy
-        metrics[f"{split}_loss"] = loss
+    metrics, result = evaluate_last_checkpoint(
+        run, backend, _run_data(info, config),
+        lambda name, data, arrays, epoch: make_runner(
+            name, config, data, FFParameters.from_arrays(arrays, config.n_layers), epoch))
     predictions = result.tables.get("ff_predictions")
     if predictions is not None:
         for split, method, accuracy in zip(predictions["split"], predictions["method"],
