@@ -99,6 +99,28 @@ def fit(runner, run: RunDir, data: Splits, first_epoch: int, epochs: int,
     return final
 
 
+def train_from_last_checkpoint(run: RunDir, data: Splits, initial: Callable,
+                               from_arrays: Callable, make_runner: Callable, train_batches: int,
+                               batch_size: int, show_progress: bool) -> RunDir:
+    """Train ``run`` up to its run.json ``epochs``, from its last checkpoint or from the start.
+
+    ``initial()`` gives the parameters of epoch 0, ``from_arrays(arrays)`` those of a
+    checkpoint, ``make_runner(params, first_epoch)`` the rule's runner.
+    """
+    checkpoint = run.last_checkpoint()
+    if checkpoint is None:
+        first_epoch, params = 0, initial()
+    else:
+        first_epoch, params = checkpoint[0] + 1, from_arrays(checkpoint[1])
+    runner = make_runner(params, first_epoch)
+    try:
+        fit(runner, run, data, first_epoch, run.info()["epochs"], train_batches, batch_size,
+            show_progress)
+    finally:
+        runner.close()
+    return run
+
+
 def evaluate_last_checkpoint(run: RunDir, backend: str | None, data: Splits,
                              make_runner: Callable) -> tuple[dict, EpochResult]:
     """Run the last checkpoint of ``run`` once over its validation and test splits.

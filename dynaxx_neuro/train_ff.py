@@ -18,7 +18,8 @@ from dynaxx_neuro.kernels import ff
 from dynaxx_neuro.networks.ep_common import n_train_batches
 from dynaxx_neuro.networks.ff_common import FFConfig, FFParameters
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train import check_count, evaluate_last_checkpoint, fit
+from dynaxx_neuro.train import (check_count, evaluate_last_checkpoint,
+                                train_from_last_checkpoint)
 
 FF_BACKENDS = ("lava", "numpy")
 
@@ -63,21 +64,14 @@ def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -
     info = run.info()
     config = config_from_dict(info["config"])
     data = data or _run_data(info, config)
-    checkpoint = run.last_checkpoint()
-    if checkpoint is None:
-        first_epoch = 0
-        params = FFParameters.initial(config, np.random.default_rng([config.seed, 7]))
-    else:
-        first_epoch = checkpoint[0] + 1
-        params = FFParameters.from_arrays(checkpoint[1], config.n_layers)
-    runner = make_runner(info["backend"], config, data, params, first_epoch)
-    try:
-        fit(runner, run, data, first_epoch, info["epochs"],
-            n_train_batches(len(data.x_train), config.batch_size), config.batch_size,
-            show_progress)
-    finally:
-        runner.close()
-    return run
+    return train_from_last_checkpoint(
+        run, data,
+        lambda: FFParameters.initial(config, np.random.default_rng([config.seed, 7])),
+        lambda arrays: FFParameters.from_arrays(arrays, config.n_layers),
+        lambda params, first_epoch: make_runner(info["backend"], config, data, params,
+                                                first_epoch),
+        n_train_batches(len(data.x_train), config.batch_size), config.batch_size,
+        show_progress)
 
 
 def train_ff(dataset: str = "digits", hidden: tuple[int, ...] = (500, 500),

@@ -15,7 +15,7 @@ from dynaxx_neuro.kernels.stdp import STDPRule
 from dynaxx_neuro.networks.stdp_lava import (AdaptiveLIF, LavaSTDPRunner, Presentation,
                                              STDPNetworkConfig, STDPParameters)
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train import check_count, fit
+from dynaxx_neuro.train import check_count, train_from_last_checkpoint
 
 STDP_BACKENDS = ("lava", "lava-fixed")
 
@@ -57,19 +57,13 @@ def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -
     info = run.info()
     config = STDPNetworkConfig.from_dict(info["config"])
     data = data or _run_data(info, config)
-    checkpoint = run.last_checkpoint()
-    if checkpoint is None:
-        first_epoch = 0
-        params = STDPParameters.initial(config, np.random.default_rng([config.seed, 7]))
-    else:
-        first_epoch = checkpoint[0] + 1
-        params = STDPParameters.from_arrays(checkpoint[1])
-    runner = LavaSTDPRunner(config, data, params, first_epoch)
-    try:
-        fit(runner, run, data, first_epoch, info["epochs"], len(data.x_train), 1, show_progress)
-    finally:
-        runner.close()
-    return run
+    # One sample per period: an epoch has len(x_train) batches of one.
+    return train_from_last_checkpoint(
+        run, data,
+        lambda: STDPParameters.initial(config, np.random.default_rng([config.seed, 7])),
+        STDPParameters.from_arrays,
+        lambda params, first_epoch: LavaSTDPRunner(config, data, params, first_epoch),
+        len(data.x_train), 1, show_progress)
 
 
 def train_stdp(dataset: str = "digits", backend: str = "lava", epochs: int = 1, out=None,
