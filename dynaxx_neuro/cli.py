@@ -65,13 +65,51 @@ def train():
     """Train a network with a local learning rule and write a run folder."""
 
 
+def _run_options(rule: str, backend_help: str, epochs: int, backend: str = "lava"):
+    """Add the options every ``train`` command shares (data, back end, run folder, resume,
+    epochs, validation, seed, plots, progress) around a command's own options."""
+    options = (
+        click.option("--data", "dataset", default="digits", show_default=True,
+                     help=f"Dataset: {', '.join(DATASET_NAMES)}."),
+        click.option("--data-dir", default=None,
+                     help="Folder with the IDX files (fashion-mnist, mnist)."),
+        click.option("--backend", default=backend, show_default=True, help=backend_help),
+        click.option("--out", default=None,
+                     help=f"Run folder (default runs/<time>-{rule}-<data>-<backend>)."),
+        click.option("--resume", default=None,
+                     help="Continue this run folder from its last checkpoint."),
+        click.option("--epochs", default=epochs, show_default=True, type=int),
+        click.option("--validation", default=0.1, show_default=True, type=float,
+                     help="Fraction of the training data held out for tuning."),
+        click.option("--seed", default=0, show_default=True, type=int),
+        click.option("--plots/--no-plots", default=True, show_default=True,
+                     help="Draw the run's plots when training ends."),
+        click.option("--progress/--no-progress", default=True, show_default=True),
+    )
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
+
+
+def _resumed(folder: str, epochs: int | None, progress: bool):
+    """Continue a run folder; ``epochs`` is the new total when typed on the command line."""
+    from dynaxx_neuro.train import resume as resume_run
+    return resume_run(folder, epochs if _given("epochs") else None, progress)
+
+
+def _finish(run, plots: bool) -> None:
+    """Print the run folder and its final metrics, then draw its plots if asked."""
+    click.echo(f"run folder: {run.path}")
+    click.echo(json.dumps(run.info().get("final_metrics", {}), indent=2))
+    if plots:
+        _plot(run.path, "png")
+
+
 @train.command("ep")
-@click.option("--data", "dataset", default="digits", show_default=True,
-              help=f"Dataset: {', '.join(DATASET_NAMES)}.")
-@click.option("--data-dir", default=None, help="Folder with the IDX files (fashion-mnist, mnist).")
-@click.option("--backend", default="lava", show_default=True, help=f"One of {', '.join(BACKENDS)}.")
-@click.option("--out", default=None, help="Run folder (default runs/<time>-ep-<data>-<backend>).")
-@click.option("--resume", default=None, help="Continue this run folder from its last checkpoint.")
+@_run_options("ep", f"One of {', '.join(BACKENDS)}.", epochs=30)
 @click.option("--hidden", default="512", show_default=True, help="Hidden sizes, e.g. 500,500.")
 @click.option("--beta", default=0.5, show_default=True, type=float, help="Nudging strength > 0.")
 @click.option("--eps", default=1.0, show_default=True, type=float, help="Settling step in (0, 1].")
@@ -88,24 +126,16 @@ def train():
               help="Per-epoch learning-rate decay factor in (0, 1].")
 @click.option("--momentum", default=0.0, show_default=True, type=float,
               help="Momentum of the local updates in [0, 1).")
-@click.option("--epochs", default=30, show_default=True, type=int)
 @click.option("--batch-size", default=20, show_default=True, type=int)
-@click.option("--validation", default=0.1, show_default=True, type=float,
-              help="Fraction of the training data held out for tuning.")
-@click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--log-batches", default=2, show_default=True, type=int,
               help="Training batches per epoch whose settling energies are logged.")
-@click.option("--plots/--no-plots", default=True, show_default=True,
-              help="Draw the run's plots when training ends.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
-def train_ep_command(dataset, data_dir, backend, out, resume, hidden, beta, eps, t_free, t_nudge,
-                     symmetric, random_sign, beta_warmup, lrs, lr_decay, momentum, epochs,
-                     batch_size, validation, seed, log_batches, plots, progress):
+def train_ep_command(dataset, data_dir, backend, out, resume, epochs, validation, seed, plots,
+                     progress, hidden, beta, eps, t_free, t_nudge, symmetric, random_sign,
+                     beta_warmup, lrs, lr_decay, momentum, batch_size, log_batches):
     """Equilibrium propagation (Scellier & Bengio 2017) on Lava or NumPy."""
-    from dynaxx_neuro.train import resume as resume_run
     from dynaxx_neuro.train_ep import train_ep
     if resume is not None:
-        run = resume_run(resume, epochs if _given("epochs") else None, progress)
+        run = _resumed(resume, epochs, progress)
     else:
         run = train_ep(
             dataset=dataset, hidden=_numbers(hidden, int, "hidden"), backend=backend,
@@ -114,19 +144,11 @@ def train_ep_command(dataset, data_dir, backend, out, resume, hidden, beta, eps,
             random_sign=random_sign, beta_warmup_epochs=beta_warmup,
             lrs=_numbers(lrs, float, "lrs"), lr_decay=lr_decay, momentum=momentum,
             batch_size=batch_size, seed=seed, log_batches=log_batches, show_progress=progress)
-    click.echo(f"run folder: {run.path}")
-    click.echo(json.dumps(run.info().get("final_metrics", {}), indent=2))
-    if plots:
-        _plot(run.path, "png")
+    _finish(run, plots)
 
 
 @train.command("ff")
-@click.option("--data", "dataset", default="digits", show_default=True,
-              help=f"Dataset: {', '.join(DATASET_NAMES)}.")
-@click.option("--data-dir", default=None, help="Folder with the IDX files (fashion-mnist, mnist).")
-@click.option("--backend", default="lava", show_default=True, help="lava or numpy.")
-@click.option("--out", default=None, help="Run folder (default runs/<time>-ff-<data>-<backend>).")
-@click.option("--resume", default=None, help="Continue this run folder from its last checkpoint.")
+@_run_options("ff", "lava or numpy.", epochs=20)
 @click.option("--hidden", default="500,500", show_default=True, help="FF layer sizes.")
 @click.option("--theta", default=5.0, show_default=True, type=float,
               help="Goodness threshold > 0 of p = sigmoid(G - theta).")
@@ -162,24 +184,16 @@ def train_ep_command(dataset, data_dir, backend, out, resume, hidden, beta, eps,
 @click.option("--weight-decay", default=0.0, show_default=True, type=float)
 @click.option("--predict", default="softmax", show_default=True,
               help="Reported prediction: softmax (readout) or goodness (label argmax).")
-@click.option("--epochs", default=20, show_default=True, type=int)
 @click.option("--batch-size", default=50, show_default=True, type=int)
-@click.option("--validation", default=0.1, show_default=True, type=float,
-              help="Fraction of the training data held out for tuning.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--plots/--no-plots", default=True, show_default=True,
-              help="Draw the run's plots when training ends.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
-def train_ff_command(dataset, data_dir, backend, out, resume, hidden, theta, goodness_kind,
-                     dropout, label_mode, label_scale, negatives, negative_ratio, noise_std,
-                     schedule, epochs_per_layer, finetune_scale, optimizer, lrs, readout_lr,
-                     lr_decay, momentum, weight_decay, predict, epochs, batch_size, validation,
-                     seed, plots, progress):
+def train_ff_command(dataset, data_dir, backend, out, resume, epochs, validation, seed, plots,
+                     progress, hidden, theta, goodness_kind, dropout, label_mode, label_scale,
+                     negatives, negative_ratio, noise_std, schedule, epochs_per_layer,
+                     finetune_scale, optimizer, lrs, readout_lr, lr_decay, momentum,
+                     weight_decay, predict, batch_size):
     """Forward-forward (Hinton 2022), supervised with the label in the input."""
-    from dynaxx_neuro.train import resume as resume_run
     from dynaxx_neuro.train_ff import goodness_warnings, train_ff
     if resume is not None:
-        run = resume_run(resume, epochs if _given("epochs") else None, progress)
+        run = _resumed(resume, epochs, progress)
     else:
         run = train_ff(
             dataset=dataset, hidden=_numbers(hidden, int, "hidden"), backend=backend,
@@ -193,10 +207,7 @@ def train_ff_command(dataset, data_dir, backend, out, resume, hidden, theta, goo
             predict=predict, batch_size=batch_size, seed=seed, show_progress=progress)
     for message in goodness_warnings(run):
         click.echo(f"warning: {message}", err=True)
-    click.echo(f"run folder: {run.path}")
-    click.echo(json.dumps(run.info().get("final_metrics", {}), indent=2))
-    if plots:
-        _plot(run.path, "png")
+    _finish(run, plots)
 
 
 # Defaults of `train stdp`, taken from the parameter dataclasses (no Lava import).

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from dynaxx_neuro.datasets import Splits
+from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.networks.result import EpochResult
 from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
 
@@ -37,6 +37,19 @@ def check_count(name: str, value: int, minimum: int) -> None:
     """One-sentence error unless ``value`` is an integer >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
+def run_splits(info: dict, seed: int, n_inputs: int, n_classes: int,
+               subset: Callable[[Splits], Splits] = lambda data: data) -> Splits:
+    """The data of a run as its run.json ``info`` describes it (``subset`` picks the part a
+    run trains on), checked against the network's input and class counts."""
+    data = subset(prepare_splits(info["dataset"], info.get("data_dir"), info["validation"],
+                                 seed))
+    if data.x_train.shape[1] != n_inputs or data.n_classes != n_classes:
+        raise ValueError(f"dataset {info['dataset']!r} has {data.x_train.shape[1]} features and "
+                         f"{data.n_classes} classes but the network expects {n_inputs} and "
+                         f"{n_classes}.")
+    return data
 
 
 def eval_scores(result: EpochResult, data: Splits) -> list[tuple[str, float, float]]:

@@ -14,7 +14,7 @@ from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters, n_train_batches
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train import (check_count, evaluate_last_checkpoint,
+from dynaxx_neuro.train import (check_count, evaluate_last_checkpoint, run_splits,
                                 train_from_last_checkpoint)
 
 EP_BACKENDS = ("lava", "numpy")
@@ -42,21 +42,11 @@ def make_runner(backend: str, config: EPConfig, data: Splits, params: EPParamete
     return EPLavaRunner(config, data, params, start_epoch)
 
 
-def _run_data(info: dict, config: EPConfig) -> Splits:
-    """The data of a run as run.json describes it, checked against the network's sizes."""
-    data = prepare_splits(info["dataset"], info.get("data_dir"), info["validation"],
-                          config.seed)
-    if data.x_train.shape[1] != config.sizes[0] or data.n_classes != config.sizes[-1]:
-        raise ValueError(f"dataset {info['dataset']!r} has {data.x_train.shape[1]} features and "
-                         f"{data.n_classes} classes but the network has sizes {config.sizes}.")
-    return data
-
-
 def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -> RunDir:
     """Train the run described by run.json from its last checkpoint (or from the start)."""
     info = run.info()
     config = config_from_dict(info["config"])
-    data = data or _run_data(info, config)
+    data = data or run_splits(info, config.seed, config.sizes[0], config.sizes[-1])
     return train_from_last_checkpoint(
         run, data,
         lambda: EPParameters.initial(config.sizes, np.random.default_rng([config.seed, 7])),
@@ -108,7 +98,7 @@ def evaluate_checkpoint(run: RunDir, backend: str | None = None) -> dict:
     info = run.info()
     config = config_from_dict(info["config"])
     metrics, _ = evaluate_last_checkpoint(
-        run, backend, _run_data(info, config),
+        run, backend, run_splits(info, config.seed, config.sizes[0], config.sizes[-1]),
         lambda name, data, arrays, epoch: make_runner(
             name, config, data, EPParameters.from_arrays(arrays, config.n_weight_layers), epoch))
     return metrics

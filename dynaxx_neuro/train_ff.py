@@ -18,7 +18,7 @@ from dynaxx_neuro.kernels import ff
 from dynaxx_neuro.networks.ep_common import n_train_batches
 from dynaxx_neuro.networks.ff_common import FFConfig, FFParameters
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train import (check_count, evaluate_last_checkpoint,
+from dynaxx_neuro.train import (check_count, evaluate_last_checkpoint, run_splits,
                                 train_from_last_checkpoint)
 
 FF_BACKENDS = ("lava", "numpy")
@@ -48,22 +48,11 @@ def make_runner(backend: str, config: FFConfig, data: Splits, params: FFParamete
     return FFLavaRunner(config, data, params, start_epoch)
 
 
-def _run_data(info: dict, config: FFConfig) -> Splits:
-    """The data of a run as run.json describes it, checked against the network."""
-    data = prepare_splits(info["dataset"], info.get("data_dir"), info["validation"],
-                          config.seed)
-    if data.x_train.shape[1] != config.n_features or data.n_classes != config.n_classes:
-        raise ValueError(f"dataset {info['dataset']!r} has {data.x_train.shape[1]} features and "
-                         f"{data.n_classes} classes but the network expects "
-                         f"{config.n_features} and {config.n_classes}.")
-    return data
-
-
 def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -> RunDir:
     """Train the run described by run.json from its last checkpoint (or from the start)."""
     info = run.info()
     config = config_from_dict(info["config"])
-    data = data or _run_data(info, config)
+    data = data or run_splits(info, config.seed, config.n_features, config.n_classes)
     return train_from_last_checkpoint(
         run, data,
         lambda: FFParameters.initial(config, np.random.default_rng([config.seed, 7])),
@@ -120,7 +109,7 @@ def evaluate_checkpoint(run: RunDir, backend: str | None = None) -> dict:
     info = run.info()
     config = config_from_dict(info["config"])
     metrics, result = evaluate_last_checkpoint(
-        run, backend, _run_data(info, config),
+        run, backend, run_splits(info, config.seed, config.n_features, config.n_classes),
         lambda name, data, arrays, epoch: make_runner(
             name, config, data, FFParameters.from_arrays(arrays, config.n_layers), epoch))
     predictions = result.tables.get("ff_predictions")

@@ -102,3 +102,11 @@ def test_a_folder_that_is_not_a_run_is_refused(tmp_path):
         train.resume(tmp_path)
     with pytest.raises(ValueError, match="not a run folder"):
         train.evaluate_run(tmp_path)
+
+
+def test_a_run_whose_data_does_not_fit_its_network_is_refused():
+    info = {"dataset": "digits", "validation": 0.1}
+    assert train.run_splits(info, 0, 64, 10).x_train.shape[1] == 64
+    with pytest.raises(ValueError, match="has 64 features and 10 classes but the network "
+                                         "expects 784 and 10"):
+        train.run_splits(info, 0, 784, 10)
