@@ -37,6 +37,17 @@ class _PeriodClock:
     def logged(self, split: str, batch: int) -> bool:
         return split == TRAIN and batch < self.cycle.n_logged
 
+    @staticmethod
+    def count_sent(events: np.ndarray, k: int, split: str, batch: int,
+                   sent: np.ndarray) -> None:
+        """Add the graded spikes of ``sent`` to ``events`` in training periods (zeroed at
+        the first step of an epoch's training)."""
+        if split != TRAIN:
+            return
+        if batch == 0 and k == 0:
+            events[:] = 0
+        events += ep.sent_events(sent)
+
 
 class _PhaseRecorder:
     """Keeps the rates seen at the ends of the free, +beta and -beta phases of a period and
@@ -80,6 +91,7 @@ class PyEPSourceModelFloat(PyLoihiProcessModel):
     x_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     target_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     beta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    events: np.ndarray = LavaPyType(np.ndarray, int)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -109,6 +121,7 @@ class PyEPSourceModelFloat(PyLoihiProcessModel):
             self._load_batch(epoch, split, batch)
         x, target, beta = self.batch
         self.x_out.send(x)
+        self.clock.count_sent(self.events, k, split, batch, x)
         self.target_out.send(target)
         self.beta_out.send(beta)
 
@@ -128,6 +141,7 @@ class PyEPLayerModelFloat(_LearningPhase):
     bias_velocity: np.ndarray = LavaPyType(np.ndarray, float)
     energy_log: np.ndarray = LavaPyType(np.ndarray, float)
     cost_log: np.ndarray = LavaPyType(np.ndarray, float)
+    events: np.ndarray = LavaPyType(np.ndarray, int)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -160,6 +174,7 @@ class PyEPLayerModelFloat(_LearningPhase):
         rate = ep.rho(self.s)
         self.phases.record(k, rate)
         self.s_out.send(rate)
+        self.clock.count_sent(self.events, k, split, batch, rate)
         if self.clock.logged(split, batch):
             self.energy_log[batch, k] = ep.layer_energy(self.s, self.bias)
             if self.is_output:

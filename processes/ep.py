@@ -28,6 +28,8 @@ class EPSource(AbstractProcess):
 
     Training batches follow ``epoch_plan`` (shuffled by seed and epoch); validation and test
     samples follow in order.
+    ``events`` counts the graded spikes (non-zero inputs) sent in the current epoch's
+    training periods.
     """
 
     def __init__(self, *, config, cycle, data, **kwargs):
@@ -36,6 +38,7 @@ class EPSource(AbstractProcess):
         self.x_out = OutPort(shape=(batch, config.sizes[0]))
         self.target_out = OutPort(shape=(batch, config.sizes[-1]))
         self.beta_out = OutPort(shape=(1,))
+        self.events = Var(shape=(1,), init=0)
 
 
 class EPLayer(AbstractProcess):
@@ -48,6 +51,8 @@ class EPLayer(AbstractProcess):
 
     ``energy_log`` (n_log, period, B) holds the layer's own energy term
     1/2 ||s||^2 - b . rho(s) for the logged periods, ``cost_log`` the cost C (output only).
+    ``events`` counts the graded spikes (non-zero rates) it sent in the current epoch's
+    training periods.
     """
 
     def __init__(self, *, config, cycle, index, bias, bias_velocity, **kwargs):
@@ -63,6 +68,7 @@ class EPLayer(AbstractProcess):
         self.bias_velocity = Var(shape=(n,), init=bias_velocity)
         self.energy_log = Var(shape=log_shape, init=0.0)
         self.cost_log = Var(shape=log_shape, init=0.0)
+        self.events = Var(shape=(1,), init=0)
 
 
 class EPSynapse(AbstractProcess):

@@ -42,6 +42,10 @@ def test_lava_and_numpy_agree_on_states_energies_and_weights(symmetric, random_s
             for name in ("E", "C", "F"):
                 np.testing.assert_allclose(got.tables["energy"][name],
                                            expected.tables["energy"][name], rtol=0, atol=1e-9)
+            # Graded spikes sent per layer, and the operation counters built on them.
+            for table in ("spikes", "ops"):
+                for name, column in expected.tables[table].items():
+                    np.testing.assert_array_equal(got.tables[table][name], column)
             np.testing.assert_array_equal(got.val_predictions, expected.val_predictions)
             np.testing.assert_array_equal(got.test_predictions, expected.test_predictions)
             assert got.train_accuracy == expected.train_accuracy

@@ -20,9 +20,10 @@ from dynaxx_neuro.analysis.plots import (
     GOODNESS_COLORS, PHASE_COLORS, QUANTITY_LABELS, confusion_counts, plot_confusion_matrix,
     plot_energy_landscape, plot_energy_per_sample, plot_energy_vs_step,
     plot_firing_rate_histogram, plot_free_phase_epochs, plot_goodness_histogram,
-    plot_learning_curve_comparison, plot_learning_curves, plot_linear_probes,
-    plot_population_rate, plot_receptive_fields, plot_settling_energy, plot_spike_raster,
-    plot_weight_histograms, receptive_field_mosaic, settling_trajectories, style)
+    plot_layer_activity, plot_learning_curve_comparison, plot_learning_curves,
+    plot_linear_probes, plot_population_rate, plot_receptive_fields, plot_settling_energy,
+    plot_spike_raster, plot_weight_histograms, receptive_field_mosaic, settling_trajectories,
+    style)
 from dynaxx_neuro.analysis.probes import ep_layer_probes, probe_accuracy
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels.ep import PHASE_NAMES, EPSchedule
@@ -441,6 +442,16 @@ def test_firing_rate_histogram_covers_every_neuron():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["layer 0", "layer 1"]
 
 
+def test_layer_activity_is_events_per_neuron_step_per_layer():
+    table = {"epoch": np.array([0, 0, 1, 1]), "layer": np.array(["input", "output"] * 2),
+             "neuron_steps": np.array([100, 40, 100, 40]), "events": np.array([50, 4, 50, 10])}
+    ax = plot_layer_activity(new_ax(), table)
+    assert labelled(ax)
+    np.testing.assert_allclose(line(ax, "input").get_ydata(), [0.5, 0.5])
+    np.testing.assert_allclose(line(ax, "output").get_ydata(), [0.1, 0.25])
+    np.testing.assert_array_equal(line(ax, "output").get_xdata(), [1, 2])
+
+
 def test_weight_histograms_span_each_matrix():
     rng = np.random.default_rng(1)
     weights = {"w0": rng.normal(size=(6, 16)), "w1": 5 + rng.normal(size=(3, 6))}
@@ -640,8 +651,9 @@ def test_plot_run_draws_every_table_of_a_run(tmp_path):
 def test_plot_run_draws_the_checkpoint_analyses_of_an_ep_run(tmp_path):
     train_tiny_ep(tmp_path / "run")
     names = [p.name for p in plot_run(tmp_path / "run", directions="random", fmt="svg")]
-    assert names == ["learning_curves.svg", "energy_settling.svg", "weights.svg",
-                     "energy_landscape.svg", "linear_probes.svg", "confusion_matrix.svg"]
+    assert names == ["learning_curves.svg", "energy_settling.svg", "layer_activity.svg",
+                     "weights.svg", "energy_landscape.svg", "linear_probes.svg",
+                     "confusion_matrix.svg", "onchip_energy.svg"]
     figures = run_figures(RunDir.open(tmp_path / "run"), sample=1)
     free, nudged = [ax for ax in figures["energy_landscape"].axes if not is_colorbar(ax)]
     assert free.get_title().startswith("Free phase, test sample 1")

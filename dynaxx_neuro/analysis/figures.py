@@ -11,8 +11,10 @@ writes them into ``RUN/plots/``:
   layer (rows) in the first and last epoch (columns);
 - ``goodness_means`` (``ff_layers`` table, forward-forward): mean positive and negative
   goodness of every layer per epoch;
-- ``spikes`` (``spikes`` table): raster with the population rate below it, and the
-  firing-rate histogram of each layer;
+- ``spikes`` (``spikes`` table of spike events): raster with the population rate below it,
+  and the firing-rate histogram of each layer;
+- ``layer_activity`` (``spikes`` table of per-layer counts, rate runs): the fraction of
+  neurons sending a graded spike per step, per layer and epoch;
 - ``weights`` (last checkpoint): histograms of every weight matrix and receptive fields of
   the matrix the image feeds;
 - ``energy_landscape``, ``linear_probes``, ``confusion_matrix`` (EP runs with a checkpoint):
@@ -42,7 +44,7 @@ from dynaxx_neuro.analysis.landscape import energy_landscape
 from dynaxx_neuro.analysis.plots import (plot_confusion_matrix, plot_energy_landscape,
                                          plot_energy_per_sample, plot_firing_rate_histogram,
                                          plot_free_phase_epochs, plot_goodness_histogram,
-                                         plot_goodness_means,
+                                         plot_goodness_means, plot_layer_activity,
                                          plot_learning_curves, plot_linear_probes,
                                          plot_population_rate, plot_receptive_fields,
                                          plot_settling_energy, plot_spike_raster,
@@ -69,6 +71,8 @@ CAPTIONS = {
     "goodness_means": "Mean forward-forward goodness of positive (solid) and negative "
                       "(dashed) samples per layer and epoch.",
     "spikes": "Spike raster with the population rate, and the distribution of firing rates.",
+    "layer_activity": "Fraction of each layer's neurons that send a graded spike (a non-zero "
+                      "rate) per step during training.",
     "weights": "Distribution of every weight matrix and receptive fields of the first layer.",
     "energy_landscape": "F on a plane through the free equilibrium of one test sample, with "
                         "the settling trajectory projected onto it.",
@@ -137,6 +141,12 @@ def spikes_figure(spikes: dict) -> Figure:
     plot_spike_raster(raster, spikes)
     plot_population_rate(rate, spikes)
     plot_firing_rate_histogram(fig.add_subplot(grid[:, 1]), spikes)
+    return fig
+
+
+def layer_activity_figure(spikes: dict) -> Figure:
+    fig, ((ax,),) = _figure(1, 1, (PANEL_SIZE[0] * 1.5, PANEL_SIZE[1]))
+    plot_layer_activity(ax, spikes)
     return fig
 
 
@@ -230,7 +240,11 @@ def run_figures(run: RunDir, sample: int = 0, directions: str = "pca") -> dict[s
     if run.has_table("ff_layers"):
         figures["goodness_means"] = goodness_means_figure(run.read_table("ff_layers"))
     if run.has_table("spikes"):
-        figures["spikes"] = spikes_figure(run.read_table("spikes"))
+        spikes = run.read_table("spikes")
+        if "events" in spikes:
+            figures["layer_activity"] = layer_activity_figure(spikes)
+        else:
+            figures["spikes"] = spikes_figure(spikes)
     checkpoint = run.last_checkpoint()
     if checkpoint is not None and weight_matrices(checkpoint[1]):
         figures["weights"] = weights_figure(checkpoint[1], run.info().get("dataset"))

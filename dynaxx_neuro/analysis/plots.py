@@ -11,7 +11,8 @@ freely (see ``figures``). The data are the column dictionaries of a run's tables
 - ``goodness`` (forward-forward): epoch, layer, kind ("positive"/"negative"), goodness (one
   row per sample and layer);
 - ``ff_layers`` (forward-forward): epoch, layer, g_pos, g_neg, ... (epoch means per layer);
-- ``spikes``: step, layer, neuron (one row per spike event), optionally epoch.
+- ``spikes``: step, layer, neuron (one row per spike event), optionally epoch; for rate
+  runs (EP) the per-layer counts epoch, layer, neurons, neuron_steps, events (graded spikes).
 
 Other panels take arrays computed from a checkpoint (weights, probe accuracies, predictions)
 or from the operation counters (``energy_cost``).
@@ -395,6 +396,26 @@ def plot_firing_rate_histogram(ax: Axes, spikes_columns: dict, epoch: int | None
                 color=COLOR_CYCLE[i % len(COLOR_CYCLE)], label=f"layer {layer}")
     _legend(ax)
     return style(ax, "Firing rates per layer", "rate (spikes / step)", "neurons")
+
+
+def plot_layer_activity(ax: Axes, spikes_columns: dict) -> Axes:
+    """Graded spikes per neuron per step of every layer against the 1-based epoch, from the
+    per-layer counts of a rate run's ``spikes`` table (events / neuron_steps)."""
+    epoch = np.asarray(spikes_columns["epoch"])
+    layer = np.asarray(spikes_columns["layer"])
+    rate = (np.asarray(spikes_columns["events"], dtype=float)
+            / np.asarray(spikes_columns["neuron_steps"], dtype=float))
+    for i, name in enumerate(dict.fromkeys(layer)):  # layers in table order
+        rows = np.flatnonzero(layer == name)
+        rows = rows[np.argsort(epoch[rows], kind="stable")]
+        ax.plot(epoch[rows] + 1, rate[rows], color=COLOR_CYCLE[i % len(COLOR_CYCLE)],
+                marker="o", markersize=3, linewidth=1.6, label=str(name))
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1)
+    return style(ax, "Active fraction per layer (training)", "epoch",
+                 "graded spikes / neuron / step")
 
 
 def plot_weight_histograms(ax: Axes, weights: dict[str, np.ndarray], bins: int = 60) -> Axes:

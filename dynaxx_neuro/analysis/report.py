@@ -25,7 +25,7 @@ REPORT = "report.html"
 TITLES = {
     "learning_curves": "Learning curves", "energy_settling": "Energy during settling",
     "goodness": "Forward-forward goodness", "goodness_means": "Mean goodness per epoch",
-    "spikes": "Spikes", "weights": "Weights",
+    "spikes": "Spikes", "layer_activity": "Layer activity", "weights": "Weights",
     "energy_landscape": "Energy landscape", "linear_probes": "Linear probes",
     "confusion_matrix": "Confusion matrix", "onchip_energy": "On-chip energy",
 }

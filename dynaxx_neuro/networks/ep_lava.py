@@ -20,8 +20,9 @@ import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.datasets import Splits
-from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPParameters, energy_table,
-                                             epoch_plan, n_eval_batches)
+from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPParameters,
+                                             activity_tables, energy_table, epoch_plan,
+                                             n_eval_batches)
 from dynaxx_neuro.networks.result import EpochResult
 
 # Training periods run between two progress reads.
@@ -118,8 +119,12 @@ class EPLavaRunner:
         cost_log = self.layers[-1].cost_log.get()[:logged]
         total = energy + self._logged_betas(epoch)[:, :, None] * cost_log
         n_eval = n_val + self.cycle.n_test
-        tables = ({"energy": energy_table(epoch, np.stack([energy, cost_log, total]),
-                                          self.config.schedule)} if logged else {})
+        events = np.array([int(p.events.get()[0]) for p in (self.source, *self.layers)])
+        tables = activity_tables(epoch, self.config.sizes, events, self.config.schedule.period,
+                                 self.cycle.n_train_batches * self.config.batch_size)
+        if logged:
+            tables["energy"] = energy_table(epoch, np.stack([energy, cost_log, total]),
+                                            self.config.schedule)
         return EpochResult(readout.train_correct.get()[0] / seen,
                            readout.train_cost.get()[0] / seen,
                            pred[:n_val], _mean(cost[:n_val]),

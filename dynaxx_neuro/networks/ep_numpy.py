@@ -15,18 +15,21 @@ import numpy as np
 
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.datasets import Splits
-from dynaxx_neuro.networks.ep_common import (EPConfig, EPParameters, energy_table, epoch_plan,
-                                             n_eval_batches, padded_batch)
+from dynaxx_neuro.networks.ep_common import (EPConfig, EPParameters, activity_tables,
+                                             energy_table, epoch_plan, n_eval_batches,
+                                             padded_batch)
 from dynaxx_neuro.networks.result import EpochResult
 
 
 @dataclass
 class PeriodTrace:
-    """Rates at the ends of the phases of one period, and energies by period step."""
+    """Rates at the ends of the phases of one period, the graded spikes every layer sent
+    (``ep_common.activity_tables``: input first), and energies by period step."""
 
     free: list[np.ndarray]
     nudged: list[np.ndarray]
     nudged_neg: list[np.ndarray] | None
+    events: np.ndarray
     energy: np.ndarray | None = None  # (period, B) E
     cost: np.ndarray | None = None    # (period, B) C
     total: np.ndarray | None = None   # (period, B) F
@@ -57,6 +60,8 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
     phases: dict[int, list[np.ndarray]] = {}
     input_drive = ep.drive(params.weights[0], x)
     energies = np.zeros((3, schedule.period, x.shape[0])) if record else None
+    events = np.zeros(len(config.sizes), dtype=np.int64)
+    events[0] = ep.sent_events(x) * schedule.period  # the clamped input is sent every step
     for k in range(schedule.period):
         code = schedule.phase(k)
         if code == ep.RESET:
@@ -69,6 +74,7 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
             last = len(states) - 1
             states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
                       for l, (s, d, b) in enumerate(zip(states, drives, params.biases))]
+        events[1:] += [ep.sent_events(ep.rho(s)) for s in states]
         if k in (schedule.free_end, schedule.nudged_end, schedule.period - 1):
             phases[k] = [s.copy() for s in states]
         if record:
@@ -77,7 +83,7 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
             energies[:, k] = e, c, e + schedule.phase_beta(k, beta) * c
     rates = {k: [ep.rho(s) for s in v] for k, v in phases.items()}
     trace = PeriodTrace(rates[schedule.free_end], rates[schedule.nudged_end],
-                        rates[schedule.period - 1] if schedule.symmetric else None)
+                        rates[schedule.period - 1] if schedule.symmetric else None, events)
     if record:
         trace.energy, trace.cost, trace.total = energies
     return trace
@@ -146,6 +152,7 @@ class EPNumpyRunner:
         logged = min(config.log_batches, len(index))
         energy = np.zeros((3, logged, config.schedule.period, config.batch_size))
         correct, loss, seen = 0, 0.0, 0
+        events = np.zeros(len(config.sizes), dtype=np.int64)
         for i, (rows, beta) in enumerate(zip(index, betas)):
             x, d = data.x_train[rows], targets[rows]
             trace = settle_period(self.params, x, d, beta, config, record=i < logged)
@@ -155,6 +162,7 @@ class EPNumpyRunner:
             correct += int((out.argmax(axis=1) == data.y_train[rows]).sum())
             loss += float(ep.cost(out, d).sum())
             seen += len(rows)
+            events += trace.events
             self.params = apply_update(self.params, x, trace, beta, config, epoch)
             if not self.params.is_finite():
                 return EpochResult.divergence(correct / seen)
@@ -163,7 +171,9 @@ class EPNumpyRunner:
         val_pred, val_loss = evaluate(self.params, data.x_val, data.y_val, config, data.n_classes)
         test_pred, test_loss = evaluate(self.params, data.x_test, data.y_test, config,
                                         data.n_classes)
-        tables = {"energy": energy_table(epoch, energy, config.schedule)} if logged else {}
+        tables = activity_tables(epoch, config.sizes, events, config.schedule.period, seen)
+        if logged:
+            tables["energy"] = energy_table(epoch, energy, config.schedule)
         return EpochResult(correct / max(seen, 1), loss / max(seen, 1), val_pred, val_loss,
                            test_pred, test_loss, tables)
 
