@@ -75,6 +75,25 @@ def _raster(b2, monitor, n: int, n_steps: int, dt) -> np.ndarray:
     return out
 
 
+def _float_lif_group(b2, n: int, params: lif.LIFFloat, dt):
+    """``n`` neurons of Lava's float LIF: at the start of each step (before synapses add
+    into ``a`` for the next one) u <- u (1 - du) + a, v <- v (1 - dv) + u + bias, a <- 0;
+    spike when v > vth, then v <- 0."""
+    group = b2.NeuronGroup(n, """u : 1
+                                 v : 1
+                                 a : 1
+                                 du : 1 (shared, constant)
+                                 dv : 1 (shared, constant)
+                                 vth : 1 (shared, constant)
+                                 bias : 1 (shared, constant)""",
+                           threshold="v > vth", reset="v = 0", dt=dt, name="lif")
+    group.du, group.dv, group.vth, group.bias = params.du, params.dv, params.vth, params.bias
+    group.run_regularly("""u = u * (1 - du) + a
+                           v = v * (1 - dv) + u + bias
+                           a = 0""", when="start", name="lif_step")
+    return group
+
+
 def lif_float(weights: np.ndarray, spikes: np.ndarray, params: lif.LIFFloat,
               target: str = "numpy") -> lif.LIFTrace:
     """Lava's float LIF driven through a Dense synapse, in Brian2.
@@ -88,19 +107,7 @@ def lif_float(weights: np.ndarray, spikes: np.ndarray, params: lif.LIFFloat,
     with codegen_target(target) as b2:
         dt = STEP_MS * b2.ms
         source = _spike_source(b2, spikes, dt)
-        group = b2.NeuronGroup(n, """u : 1
-                                     v : 1
-                                     a : 1
-                                     du : 1 (shared, constant)
-                                     dv : 1 (shared, constant)
-                                     vth : 1 (shared, constant)
-                                     bias : 1 (shared, constant)""",
-                               threshold="v > vth", reset="v = 0", dt=dt, name="lif")
-        group.du, group.dv, group.vth, group.bias = (params.du, params.dv, params.vth,
-                                                     params.bias)
-        group.run_regularly("""u = u * (1 - du) + a
-                               v = v * (1 - dv) + u + bias
-                               a = 0""", when="start", name="lif_step")
+        group = _float_lif_group(b2, n, params, dt)
         synapses = b2.Synapses(source, group, "w : 1", on_pre="a_post += w", dt=dt,
                                name="dense")
         synapses.connect()
@@ -340,18 +347,7 @@ def stdp(weights: np.ndarray, pre_spikes: np.ndarray, rule, post,
         dt = STEP_MS * b2.ms
         source = _spike_source(b2, pre_spikes, dt)
         if isinstance(post, lif.LIFFloat):
-            group = b2.NeuronGroup(n_post, """u : 1
-                                             v : 1
-                                             a : 1
-                                             du : 1 (shared, constant)
-                                             dv : 1 (shared, constant)
-                                             vth : 1 (shared, constant)
-                                             bias : 1 (shared, constant)""",
-                                   threshold="v > vth", reset="v = 0", dt=dt, name="lif")
-            group.du, group.dv, group.vth, group.bias = post.du, post.dv, post.vth, post.bias
-            group.run_regularly("""u = u * (1 - du) + a
-                                   v = v * (1 - dv) + u + bias
-                                   a = 0""", when="start", name="lif_step")
+            group = _float_lif_group(b2, n_post, post, dt)
             on_pre = "x0 = 1\na_post += w"
         else:
             post = np.asarray(post)
