@@ -12,10 +12,8 @@ import argparse
 import statistics
 import time
 
-from common import scratch_runs, write_result
+from common import backprop_digits, scratch_runs, write_result
 
-from dynaxx_neuro.baseline import MLPConfig, train_mlp
-from dynaxx_neuro.datasets import prepare_splits
 from dynaxx_neuro.train_ep import train_ep
 
 
@@ -29,15 +27,6 @@ def ep_run(backend: str, seed: int, epochs: int, folder) -> dict:
             "val_accuracy": final["val_accuracy"], "wall_s": round(seconds, 2)}
 
 
-def backprop_run(seed: int, epochs: int) -> dict:
-    # Same data as EP: the training split without the validation hold-out.
-    data = prepare_splits("digits", None, 0.1, seed)
-    config = MLPConfig(sizes=(64, 512, 10), lr=0.05, momentum=0.9, batch_size=20, seed=seed)
-    result = train_mlp(config, data.x_train, data.y_train, data.x_test, data.y_test, epochs, 10)
-    return {"seed": seed, "test_accuracy": result["test_accuracy"],
-            "wall_s": round(sum(result["epoch_seconds"]), 2)}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -47,7 +36,7 @@ def main():
     with scratch_runs("ep_digits") as folder:
         numpy_runs = [ep_run("numpy", seed, args.epochs, folder) for seed in args.seeds]
         lava_runs = [ep_run("lava", seed, args.epochs, folder) for seed in args.lava_seeds]
-    backprop = [backprop_run(seed, args.epochs) for seed in args.seeds]
+    backprop = [backprop_digits((64, 512, 10), 20, seed, args.epochs) for seed in args.seeds]
     median = statistics.median(r["test_accuracy"] for r in numpy_runs)
     backprop_median = statistics.median(r["test_accuracy"] for r in backprop)
     numpy_wall = {r["seed"]: r["wall_s"] for r in numpy_runs}

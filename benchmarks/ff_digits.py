@@ -15,10 +15,8 @@ import argparse
 import statistics
 import time
 
-from common import scratch_runs, write_result
+from common import backprop_digits, scratch_runs, write_result
 
-from dynaxx_neuro.baseline import MLPConfig, train_mlp
-from dynaxx_neuro.datasets import prepare_splits
 from dynaxx_neuro.records import RunDir
 from dynaxx_neuro.train_ff import train_ff
 
@@ -41,16 +39,6 @@ def ff_run(backend: str, seed: int, epochs: int, folder) -> dict:
             "cpu_s": round(cpu_seconds, 2)}
 
 
-def backprop_run(seed: int, epochs: int) -> dict:
-    # Same data as FF: the training split without the validation hold-out.
-    data = prepare_splits("digits", None, 0.1, seed)
-    config = MLPConfig(sizes=(64, 500, 500, 10), lr=0.05, momentum=0.9, batch_size=50,
-                       seed=seed)
-    result = train_mlp(config, data.x_train, data.y_train, data.x_test, data.y_test, epochs, 10)
-    return {"seed": seed, "test_accuracy": result["test_accuracy"],
-            "wall_s": round(sum(result["epoch_seconds"]), 2)}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -63,7 +51,8 @@ def main():
                      if args.lava_epochs else [])
         numpy_short = ([ff_run("numpy", args.seeds[0], args.lava_epochs, folder / "short")]
                        if args.lava_epochs else [])
-    backprop = [backprop_run(seed, args.epochs) for seed in args.seeds]
+    backprop = [backprop_digits((64, 500, 500, 10), 50, seed, args.epochs)
+                for seed in args.seeds]
     median = statistics.median(r["test_accuracy"] for r in numpy_runs)
     backprop_median = statistics.median(r["test_accuracy"] for r in backprop)
     payload = {
