@@ -23,6 +23,7 @@ from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPParameters,
                                              activity_tables, energy_table, epoch_plan,
                                              n_eval_batches)
+from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
 from dynaxx_neuro.networks.result import EpochResult
 
 # Training periods run between two progress reads.
@@ -34,7 +35,6 @@ class EPLavaRunner:
 
     def __init__(self, config: EPConfig, data: Splits, params: EPParameters, start_epoch: int):
         prepare_lava_import()
-        from lava.magma.core.run_configs import Loihi2SimCfg
         from dynaxx_neuro.models import float_model_map
         from dynaxx_neuro.processes.ep import EPLayer, EPReadout, EPSource, EPSynapse
 
@@ -55,14 +55,8 @@ class EPLavaRunner:
                                              config.learning.lrs[1:])]
         self.readout = EPReadout(**common)
         self._connect()
-        models = float_model_map()
-        # Lava 0.10.0's compiler looks this map up by Process instance, not class.
-        self.run_cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map={
-            process: models[type(process)] for process in self._processes()})
-        self._started = False
-
-    def _processes(self) -> list:
-        return [self.source, *self.layers, *self.forward, *self.backward, self.readout]
+        self.graph = LavaGraph([self.source, *self.layers, *self.forward, *self.backward,
+                                self.readout], float_model_map())
 
     def _connect(self) -> None:
         source, layers, readout = self.source, self.layers, self.readout
@@ -81,30 +75,19 @@ class EPLavaRunner:
         source.target_out.connect(readout.target_in)
         layers[-1].s_out.connect(readout.rate_in)
 
-    def _run(self, periods: int) -> None:
-        from lava.magma.core.run_conditions import RunSteps
-        self.source.run(condition=RunSteps(num_steps=periods * self.config.schedule.period),
-                        run_cfg=self.run_cfg)
-        self._started = True
-
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """Run one epoch cycle on the graph: training periods, then validation and test."""
         if epoch != self.next_epoch:
             raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
                              f"got {epoch}.")
-        readout, done = self.readout, 0
-        while done < self.cycle.n_train_batches:
-            chunk = min(PROGRESS_PERIODS, self.cycle.n_train_batches - done)
-            self._run(chunk)
-            done += chunk
-            seen = int(readout.train_seen.get()[0])
-            accuracy = readout.train_correct.get()[0] / max(seen, 1)
-            if progress is not None:
-                progress(chunk, accuracy)
-            if not np.isfinite(readout.train_cost.get()[0]):
-                return EpochResult.divergence(accuracy)
-        self._run(n_eval_batches(self.cycle.n_val, self.config.batch_size)
-                  + n_eval_batches(self.cycle.n_test, self.config.batch_size))
+        period = self.config.schedule.period
+        accuracy, diverged = run_training_periods(
+            self.graph, self.readout, self.cycle.n_train_batches, period, PROGRESS_PERIODS,
+            "train_cost", progress)
+        if diverged:
+            return EpochResult.divergence(accuracy)
+        self.graph.run(period * (n_eval_batches(self.cycle.n_val, self.config.batch_size)
+                                 + n_eval_batches(self.cycle.n_test, self.config.batch_size)))
         self.next_epoch += 1
         return self._result(epoch)
 
@@ -139,8 +122,7 @@ class EPLavaRunner:
 
     def parameters(self) -> EPParameters:
         """Weights, biases and velocities read from the graph (forward copies)."""
-        if not self._started:
-            raise RuntimeError("the Lava graph has not run yet; run an epoch first.")
+        self.graph.require_started()
         return EPParameters([s.weights.get() for s in self.forward],
                             [layer.bias.get() for layer in self.layers],
                             [s.velocity.get() for s in self.forward],
@@ -152,9 +134,7 @@ class EPLavaRunner:
 
     def close(self) -> None:
         """Stop the Lava runtime (its OS processes)."""
-        if self._started:
-            self.source.stop()
-            self._started = False
+        self.graph.stop()
 
 
 def _mean(values: np.ndarray) -> float:

@@ -14,13 +14,12 @@ progress is read from the readout's counters every few periods.
 
 from __future__ import annotations
 
-import numpy as np
-
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.networks.ff_common import (TEST, VAL, FFConfig, FFCycle, FFParameters,
                                              LayerMonitor, TensorState, evaluation_result,
                                              monitor_tables)
+from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
 from dynaxx_neuro.networks.result import EpochResult
 
 # Training periods run between two progress reads.
@@ -32,7 +31,6 @@ class FFLavaRunner:
 
     def __init__(self, config: FFConfig, data: Splits, params: FFParameters, start_epoch: int):
         prepare_lava_import()
-        from lava.magma.core.run_configs import Loihi2SimCfg
         from dynaxx_neuro.models import float_model_map
         from dynaxx_neuro.processes.ff import FFLayer, FFReadout, FFSource
 
@@ -46,14 +44,7 @@ class FFLavaRunner:
                        for i, state in enumerate(params.layers)]
         self.readout = FFReadout(state=params.readout, **common)
         self._connect()
-        models = float_model_map()
-        # Lava 0.10.0's compiler looks this map up by Process instance, not class.
-        self.run_cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map={
-            process: models[type(process)] for process in self._processes()})
-        self._started = False
-
-    def _processes(self) -> list:
-        return [self.source, *self.layers, self.readout]
+        self.graph = LavaGraph([self.source, *self.layers, self.readout], float_model_map())
 
     def _connect(self) -> None:
         source, layers, readout = self.source, self.layers, self.readout
@@ -65,28 +56,18 @@ class FFLavaRunner:
         source.label_out.connect(readout.label_in)
         readout.goodness_out.connect(source.goodness_in)
 
-    def _run(self, steps: int) -> None:
-        from lava.magma.core.run_conditions import RunSteps
-        self.source.run(condition=RunSteps(num_steps=steps), run_cfg=self.run_cfg)
-        self._started = True
-
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """Run one epoch cycle on the graph: training periods, then validation and test."""
         if epoch != self.next_epoch:
             raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
                              f"got {epoch}.")
-        readout, cycle, done = self.readout, self.cycle, 0
-        while done < cycle.n_train_batches:
-            chunk = min(PROGRESS_PERIODS, cycle.n_train_batches - done)
-            self._run(chunk * cycle.train_plan.period)
-            done += chunk
-            seen = int(readout.train_seen.get()[0])
-            accuracy = readout.train_correct.get()[0] / max(seen, 1)
-            if progress is not None:
-                progress(chunk, accuracy)
-            if not np.isfinite(readout.train_loss.get()[0]):
-                return EpochResult.divergence(accuracy)
-        self._run(cycle.steps - cycle.train_steps)
+        cycle = self.cycle
+        accuracy, diverged = run_training_periods(
+            self.graph, self.readout, cycle.n_train_batches, cycle.train_plan.period,
+            PROGRESS_PERIODS, "train_loss", progress)
+        if diverged:
+            return EpochResult.divergence(accuracy)
+        self.graph.run(cycle.steps - cycle.train_steps)
         self.next_epoch += 1
         return self._result(epoch)
 
@@ -105,16 +86,13 @@ class FFLavaRunner:
 
     def parameters(self) -> FFParameters:
         """Every layer's and the readout's weights and optimiser state, read from the graph."""
-        if not self._started:
-            raise RuntimeError("the Lava graph has not run yet; run an epoch first.")
+        self.graph.require_started()
         return FFParameters([_read_state(layer) for layer in self.layers],
                             _read_state(self.readout))
 
     def close(self) -> None:
         """Stop the Lava runtime (its OS processes)."""
-        if self._started:
-            self.source.stop()
-            self._started = False
+        self.graph.stop()
 
 
 def _read_state(process) -> TensorState:
