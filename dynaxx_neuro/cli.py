@@ -6,6 +6,7 @@
     dynaxx plot runs/ep
     dynaxx report runs/ep
     dynaxx compare runs/ep runs/ep-symmetric --out comparison.png
+    dynaxx export runs/stdp                # NIR graph of a trained spiking network
 
 Bad input ends with one sentence on stderr and exit status 2 (1 for a diverged run), never
 a traceback.
@@ -436,6 +437,16 @@ def compare_command(runs, out, split):
     path, rows = compare_runs(list(runs), out, split)
     click.echo(format_table(rows))
     click.echo(f"wrote {path}")
+
+
+@main.command("export")
+@click.argument("run")
+@click.option("--out", default=None, help="NIR file to write (default RUN/network.nir).")
+def export_command(run, out):
+    """Write the trained spiking network of an STDP run as a NIR graph (HDF5), for other
+    neuromorphic simulators and chips."""
+    from dynaxx_neuro.nir_export import export_run
+    click.echo(f"wrote {export_run(run, out)}")
 
 
 @main.command("crosscheck")
