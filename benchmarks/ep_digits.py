@@ -3,6 +3,8 @@
 Targets (issue 2): test accuracy >= 97.0 % as the median of 3 seeds; the numpy back end
 under 60 s wall per training run; the lava back end's accuracy, time and ratio to numpy.
 A backprop MLP of the same shape, data, epochs and batch size runs in the same script.
+Each run also reports the energy one training sample of its last epoch would cost on Loihi
+(``analysis.energy_cost`` on the run's operation counters).
 
     python benchmarks/ep_digits.py                 # 3 numpy seeds, 1 lava seed
     python benchmarks/ep_digits.py --lava-seeds 0 1 2
@@ -14,6 +16,7 @@ import time
 
 from common import backprop_digits, scratch_runs, write_result
 
+from dynaxx_neuro.analysis.energy_cost import energy_by_period
 from dynaxx_neuro.train_ep import train_ep
 
 
@@ -23,8 +26,11 @@ def ep_run(backend: str, seed: int, epochs: int, folder) -> dict:
                    out=folder / f"{backend}-{seed}", show_progress=False)
     seconds = time.perf_counter() - start
     final = run.info()["final_metrics"]
+    _, _, joules, samples = energy_by_period(run.read_table("ops"))
+    last_epoch_uj = sum(j[-1] for j in joules.values()) / samples[-1] * 1e6
     return {"seed": seed, "test_accuracy": final["test_accuracy"],
-            "val_accuracy": final["val_accuracy"], "wall_s": round(seconds, 2)}
+            "val_accuracy": final["val_accuracy"], "wall_s": round(seconds, 2),
+            "loihi_uj_per_training_sample": round(last_epoch_uj, 3)}
 
 
 def main():
