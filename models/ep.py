@@ -16,6 +16,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from dynaxx_neuro.kernels import ep
+from dynaxx_neuro.networks.activity import sent_events
 from dynaxx_neuro.networks.ep_common import TRAIN, VAL, epoch_plan, padded_batch
 from dynaxx_neuro.processes.ep import EPLayer, EPReadout, EPSource, EPSynapse
 
@@ -46,7 +47,7 @@ class _PeriodClock:
             return
         if batch == 0 and k == 0:
             events[:] = 0
-        events += ep.sent_events(sent)
+        events += sent_events(sent)
 
 
 class _PhaseRecorder:

@@ -15,6 +15,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from dynaxx_neuro.kernels import ff
+from dynaxx_neuro.networks.activity import sent_events
 from dynaxx_neuro.networks.ep_common import padded_batch
 from dynaxx_neuro.networks.ff_common import (NEGATIVE, NEUTRAL, POSITIVE, TRAIN, VAL,
                                              LayerMonitor, TensorState, dropout_rng,
@@ -50,6 +51,16 @@ class _CycleModel(PyLoihiProcessModel):
             setattr(self, name, getattr(state, name))
         self.step[0] = state.step
 
+    @staticmethod
+    def count_sent(events: np.ndarray, split: str, batch: int, j: int, sent: np.ndarray) -> None:
+        """Add the graded spikes of pass ``j`` to ``events`` in training (zeroed at the first
+        pass of an epoch's training)."""
+        if split != TRAIN:
+            return
+        if batch == 0 and j == 0:
+            events[:] = 0
+        events += sent_events(sent)
+
 
 @implements(proc=FFSource, protocol=LoihiProtocol)
 @requires(CPU)
@@ -60,6 +71,7 @@ class PyFFSourceModelFloat(_CycleModel):
     x_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     label_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     goodness_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    events: np.ndarray = LavaPyType(np.ndarray, int)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -100,8 +112,11 @@ class PyFFSourceModelFloat(_CycleModel):
             self._load_batch(epoch, split, batch)
         plan = self.cycle.plan(split)
         j = plan.pass_at(k)
-        x = (np.zeros((self.config.batch_size, self.config.n_inputs)) if j is None
-             else self._pass(plan.passes[j], goodness, epoch, batch))
+        if j is None:
+            x = np.zeros((self.config.batch_size, self.config.n_inputs))
+        else:
+            x = self._pass(plan.passes[j], goodness, epoch, batch)
+            self.count_sent(self.events, split, batch, j, x)
         self.x_out.send(x)
         self.label_out.send(np.eye(self.config.n_classes)[self.y])
 
@@ -127,6 +142,7 @@ class PyFFLayerModelFloat(_CycleModel):
     report_buff: np.ndarray = LavaPyType(np.ndarray, float)
     monitor: np.ndarray = LavaPyType(np.ndarray, float)
     ever_active: np.ndarray = LavaPyType(np.ndarray, float)
+    events: np.ndarray = LavaPyType(np.ndarray, int)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -147,15 +163,19 @@ class PyFFLayerModelFloat(_CycleModel):
         self.h_out.send(self.h_buff)
         self.report_out.send(self.report_buff)
         x = self.x_in.recv()
-        _, split, _, k = self.position()
+        _, split, batch, k = self.position()
+        plan = self.cycle.plan(split)
+        j = plan.pass_at(k - self.index)
+        if j is None:  # no pass reaches this layer now: nothing to send next step
+            self.h_buff = np.zeros_like(self.h_buff)
+            self.report_buff = np.zeros_like(self.report_buff)
+            return
         x_hat = ff.normalize(x, self.config.goodness.norm_eps)
         h = ff.layer_activity(self.w, self.b, x_hat)
         self.h_buff, self.report_buff = h, self._report(h)
-        if split == TRAIN:
-            plan = self.cycle.train_plan
-            j = plan.pass_at(k - self.index)
-            if j is not None and plan.passes[j] in (POSITIVE, NEGATIVE):
-                self.passes[plan.passes[j]] = (x_hat, h, j)
+        self.count_sent(self.events, split, batch, j, h)
+        if split == TRAIN and plan.passes[j] in (POSITIVE, NEGATIVE):
+            self.passes[plan.passes[j]] = (x_hat, h, j)
 
     def run_lrn(self):
         config, good = self.config, self.config.goodness

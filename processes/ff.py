@@ -34,7 +34,8 @@ class FFSource(AbstractProcess):
     """Streams the passes of every period: the batch with its label, the neutral label,
     each label in turn, or a negative (made with ``negative_batch``, from the label goodness
     on ``goodness_in`` when mining hard negatives); zeros between passes. Sends the one-hot
-    labels of the batch on ``label_out`` every step."""
+    labels of the batch on ``label_out`` every step. ``events`` counts the graded spikes
+    (non-zero inputs) of the current epoch's training passes."""
 
     def __init__(self, *, config, cycle, data, **kwargs):
         super().__init__(config=config, cycle=cycle, data=data, **kwargs)
@@ -42,6 +43,7 @@ class FFSource(AbstractProcess):
         self.x_out = OutPort(shape=(batch, config.n_inputs))
         self.label_out = OutPort(shape=(batch, config.n_classes))
         self.goodness_in = InPort(shape=(batch, config.n_classes))
+        self.events = Var(shape=(1,), init=0)
 
 
 class FFLayer(AbstractProcess):
@@ -51,6 +53,8 @@ class FFLayer(AbstractProcess):
     own columns and G in column sum(hidden) + index (the readout's port sums all layers).
     Learns W and b in the learning phase of a training period's last step from its positive
     and negative passes. ``monitor`` / ``ever_active`` hold the epoch's ``LayerMonitor``.
+    It sends only in the steps of a pass (zeros between passes) and counts in ``events`` the
+    graded spikes (non-zero activities) of the current epoch's training passes.
     """
 
     def __init__(self, *, config, cycle, index, state, **kwargs):
@@ -65,6 +69,7 @@ class FFLayer(AbstractProcess):
         self.report_buff = Var(shape=(batch, report), init=0.0)
         self.monitor = Var(shape=(len(MONITOR_FIELDS) + 1,), init=0.0)
         self.ever_active = Var(shape=(n,), init=0.0)
+        self.events = Var(shape=(1,), init=0)
 
 
 class FFReadout(AbstractProcess):

@@ -48,6 +48,11 @@ def test_lava_and_numpy_agree_on_predictions_monitors_and_weights(negatives, opt
                         continue
                     np.testing.assert_allclose(got.tables[table][name], values, rtol=0,
                                                atol=1e-9, err_msg=f"{table}.{name}")
+            # Graded spikes of the training passes, and the counters built on them.
+            for table in ("spikes", "ops"):
+                for name, values in expected.tables[table].items():
+                    np.testing.assert_array_equal(got.tables[table][name], values)
+            assert expected.tables["spikes"]["events"].min() > 0
             np.testing.assert_array_equal(got.val_predictions, expected.val_predictions)
             np.testing.assert_array_equal(got.test_predictions, expected.test_predictions)
             assert got.train_accuracy == expected.train_accuracy

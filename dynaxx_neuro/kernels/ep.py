@@ -157,12 +157,6 @@ def rho(s: np.ndarray) -> np.ndarray:
     return np.clip(s, 0.0, 1.0)
 
 
-def sent_events(rates: np.ndarray) -> int:
-    """Messages one step of ``rates`` sends: its non-zero entries (a Loihi 2 neuron sends a
-    graded spike only when its output is not zero)."""
-    return int(np.count_nonzero(rates))
-
-
 def rho_prime(s: np.ndarray) -> np.ndarray:
     """Derivative of the hard sigmoid, 1 on the closed box [0, 1] and 0 outside."""
     return ((s >= 0.0) & (s <= 1.0)).astype(s.dtype)

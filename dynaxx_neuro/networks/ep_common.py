@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.kernels import ep
+from dynaxx_neuro.networks.activity import EpochActivity
 
 
 @dataclass(frozen=True)
@@ -180,15 +181,15 @@ def layer_names(n_layers: int) -> list[str]:
     return ["input", *(f"hidden {j}" for j in range(1, n_layers - 1)), "output"]
 
 
-def activity_tables(epoch: int, sizes: tuple[int, ...], events: np.ndarray, period: int,
-                    n_samples: int) -> dict[str, dict[str, np.ndarray]]:
-    """The ``spikes`` (rate-run form: per-layer counts) and ``ops`` tables of the training
-    periods of an epoch, from ``events[j]``, the graded spikes (non-zero rates) layer j sent
-    in them (j = 0: the clamped input, sent at every period step).
+def ep_activity(sizes: tuple[int, ...], events: np.ndarray, period: int,
+                n_samples: int) -> EpochActivity:
+    """The activity of the training periods of an epoch from ``events[j]``, the graded
+    spikes (non-zero rates) layer j sent in them (j = 0: the clamped input, sent at every
+    period step).
 
     With n_j = sizes[j], L = len(sizes) - 1 and P = period, per epoch of N samples::
 
-        spikes row j:     events e_j over n_j * P * N neuron-steps
+        layer j:          events e_j over n_j * P * N neuron-steps
         synaptic_ops    = sum_{j<L} e_j n_{j+1}  +  sum_{j>=2} e_j n_{j-1}
                           (forward synapse into layer j+1, backward copy into layer j-1;
                           the input receives nothing)
@@ -197,19 +198,11 @@ def activity_tables(epoch: int, sizes: tuple[int, ...], events: np.ndarray, peri
                           + sum_{j>=1} n_j)
                           (on chip one sample is one learning epoch, and the learning engine
                           visits every synapse of both copies and every bias)
-        spikes          = sum_j e_j
     """
     sizes = np.asarray(sizes)
     steps = sizes * period * n_samples
-    synaptic = int(events[:-1] @ sizes[1:] + events[2:] @ sizes[1:-1])
     synapses = sizes[:-1] @ sizes[1:] + sizes[1:-1] @ sizes[2:] + sizes[1:].sum()
-    names = layer_names(len(sizes))
-    spikes = {"epoch": np.full(len(names), epoch), "phase": np.full(len(names), "train"),
-              "layer": np.array(names), "neurons": sizes, "neuron_steps": steps,
-              "events": np.asarray(events, dtype=np.int64)}
-    ops = {"epoch": np.array([epoch]), "phase": np.array(["train"]),
-           "samples": np.array([n_samples]), "synaptic_ops": np.array([synaptic]),
-           "neuron_updates": np.array([int(steps[1:].sum())]),
-           "learning_updates": np.array([int(n_samples * synapses)]),
-           "spikes": np.array([int(np.sum(events))])}
-    return {"spikes": spikes, "ops": ops}
+    return EpochActivity(tuple(layer_names(len(sizes))), sizes, steps, np.asarray(events),
+                         synaptic_ops=int(events[:-1] @ sizes[1:] + events[2:] @ sizes[1:-1]),
+                         neuron_updates=int(steps[1:].sum()),
+                         learning_updates=int(n_samples * synapses), samples=n_samples)

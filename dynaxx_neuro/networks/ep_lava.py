@@ -20,9 +20,8 @@ import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.datasets import Splits
-from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPParameters,
-                                             activity_tables, energy_table, epoch_plan,
-                                             n_eval_batches)
+from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPParameters, energy_table,
+                                             ep_activity, epoch_plan, n_eval_batches)
 from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
 from dynaxx_neuro.networks.result import EpochResult
 
@@ -103,8 +102,8 @@ class EPLavaRunner:
         total = energy + self._logged_betas(epoch)[:, :, None] * cost_log
         n_eval = n_val + self.cycle.n_test
         events = np.array([int(p.events.get()[0]) for p in (self.source, *self.layers)])
-        tables = activity_tables(epoch, self.config.sizes, events, self.config.schedule.period,
-                                 self.cycle.n_train_batches * self.config.batch_size)
+        tables = ep_activity(self.config.sizes, events, self.config.schedule.period,
+                             self.cycle.n_train_batches * self.config.batch_size).tables(epoch)
         if logged:
             tables["energy"] = energy_table(epoch, np.stack([energy, cost_log, total]),
                                             self.config.schedule)

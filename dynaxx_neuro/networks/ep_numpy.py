@@ -15,16 +15,16 @@ import numpy as np
 
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.datasets import Splits
-from dynaxx_neuro.networks.ep_common import (EPConfig, EPParameters, activity_tables,
-                                             energy_table, epoch_plan, n_eval_batches,
-                                             padded_batch)
+from dynaxx_neuro.networks.activity import sent_events
+from dynaxx_neuro.networks.ep_common import (EPConfig, EPParameters, energy_table, ep_activity,
+                                             epoch_plan, n_eval_batches, padded_batch)
 from dynaxx_neuro.networks.result import EpochResult
 
 
 @dataclass
 class PeriodTrace:
     """Rates at the ends of the phases of one period, the graded spikes every layer sent
-    (``ep_common.activity_tables``: input first), and energies by period step."""
+    (``ep_common.ep_activity``: input first), and energies by period step."""
 
     free: list[np.ndarray]
     nudged: list[np.ndarray]
@@ -61,7 +61,7 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
     input_drive = ep.drive(params.weights[0], x)
     energies = np.zeros((3, schedule.period, x.shape[0])) if record else None
     events = np.zeros(len(config.sizes), dtype=np.int64)
-    events[0] = ep.sent_events(x) * schedule.period  # the clamped input is sent every step
+    events[0] = sent_events(x) * schedule.period  # the clamped input is sent every step
     for k in range(schedule.period):
         code = schedule.phase(k)
         if code == ep.RESET:
@@ -74,7 +74,7 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
             last = len(states) - 1
             states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
                       for l, (s, d, b) in enumerate(zip(states, drives, params.biases))]
-        events[1:] += [ep.sent_events(ep.rho(s)) for s in states]
+        events[1:] += [sent_events(ep.rho(s)) for s in states]
         if k in (schedule.free_end, schedule.nudged_end, schedule.period - 1):
             phases[k] = [s.copy() for s in states]
         if record:
@@ -171,7 +171,7 @@ class EPNumpyRunner:
         val_pred, val_loss = evaluate(self.params, data.x_val, data.y_val, config, data.n_classes)
         test_pred, test_loss = evaluate(self.params, data.x_test, data.y_test, config,
                                         data.n_classes)
-        tables = activity_tables(epoch, config.sizes, events, config.schedule.period, seen)
+        tables = ep_activity(config.sizes, events, config.schedule.period, seen).tables(epoch)
         if logged:
             tables["energy"] = energy_table(epoch, energy, config.schedule)
         return EpochResult(correct / max(seen, 1), loss / max(seen, 1), val_pred, val_loss,

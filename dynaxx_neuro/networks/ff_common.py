@@ -21,6 +21,7 @@ import numpy as np
 
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ff
+from dynaxx_neuro.networks.activity import EpochActivity
 from dynaxx_neuro.networks.ep_common import n_eval_batches, n_train_batches
 from dynaxx_neuro.networks.result import EpochResult
 
@@ -269,6 +270,36 @@ class FFParameters:
 
     def is_finite(self) -> bool:
         return all(np.isfinite(a).all() for a in self.to_arrays().values())
+
+
+def ff_activity(config: FFConfig, events: np.ndarray, n_samples: int) -> EpochActivity:
+    """The activity of the training periods of an epoch from ``events[l]``, the graded
+    spikes (non-zero values) layer l sent over all passes (l = 0: the source's input with
+    its label entries). Layers send only in the steps of a pass.
+
+    With n_l = sizes[l], L layers, C classes, H = sum of the hidden sizes and P passes per
+    training period, per epoch of N samples::
+
+        layer l:          events e_l over n_l * P * N neuron-steps
+        synaptic_ops    = sum_{l=1..L} e_{l-1} n_l  +  N C H
+                          (each event into the next layer's W; the readout's product on the
+                          neutral pass counted dense)
+        neuron_updates  = N (P H + C)
+        learning_updates= N (sum_{l=1..L} (n_{l-1} + 1) n_l + C (H + 1))
+                          (one learning epoch per sample on chip, over every weight and bias
+                          of the layers and of the readout)
+
+    The readout's feedback of the label goodness to the source (hard negatives) is not
+    counted.
+    """
+    sizes = np.asarray(config.sizes)
+    passes, hidden, classes = len(config.passes(TRAIN)), int(sizes[1:].sum()), config.n_classes
+    weights = int(((sizes[:-1] + 1) * sizes[1:]).sum()) + classes * (hidden + 1)
+    names = ("input", *(f"layer {l}" for l in range(config.n_layers)))
+    return EpochActivity(names, sizes, sizes * passes * n_samples, np.asarray(events),
+                         synaptic_ops=int(events[:-1] @ sizes[1:]) + n_samples * classes * hidden,
+                         neuron_updates=n_samples * (passes * hidden + classes),
+                         learning_updates=n_samples * weights, samples=n_samples)
 
 
 def epoch_order(config: FFConfig, n_train: int, epoch: int) -> np.ndarray:

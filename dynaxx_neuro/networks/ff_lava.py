@@ -14,11 +14,13 @@ progress is read from the readout's counters every few periods.
 
 from __future__ import annotations
 
+import numpy as np
+
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.networks.ff_common import (TEST, VAL, FFConfig, FFCycle, FFParameters,
                                              LayerMonitor, TensorState, evaluation_result,
-                                             monitor_tables)
+                                             ff_activity, monitor_tables)
 from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
 from dynaxx_neuro.networks.result import EpochResult
 
@@ -79,10 +81,13 @@ class FFLavaRunner:
                    TEST: (probs[n_val:n_val + n_test], goodness[n_val:n_val + n_test])}
         rows = [LayerMonitor.from_state(layer.monitor.get(), layer.ever_active.get()).row()
                 for layer in self.layers] if seen else []
+        tables = monitor_tables(epoch, rows)
+        if seen:
+            events = np.array([int(p.events.get()[0]) for p in (self.source, *self.layers)])
+            tables.update(ff_activity(self.config, events, seen).tables(epoch))
         return evaluation_result(self.config, self.data, epoch,
                                  readout.train_correct.get()[0] / max(seen, 1),
-                                 readout.train_loss.get()[0] / max(seen, 1), outputs,
-                                 monitor_tables(epoch, rows))
+                                 readout.train_loss.get()[0] / max(seen, 1), outputs, tables)
 
     def parameters(self) -> FFParameters:
         """Every layer's and the readout's weights and optimiser state, read from the graph."""

@@ -14,24 +14,31 @@ import numpy as np
 
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ff
+from dynaxx_neuro.networks.activity import sent_events
 from dynaxx_neuro.networks.ep_common import padded_batch
 from dynaxx_neuro.networks.ff_common import (NEGATIVE, POSITIVE, TEST, TRAIN, VAL, FFConfig,
                                              FFParameters, LayerMonitor, dropout_rng,
                                              epoch_order, eval_slots, evaluation_result,
-                                             monitor_tables, negative_batch, negative_rng,
-                                             neutral_input, pass_input)
+                                             ff_activity, monitor_tables, negative_batch,
+                                             negative_rng, neutral_input, pass_input)
 from dynaxx_neuro.networks.result import EpochResult
 
 
-def forward(params: FFParameters, x: np.ndarray,
-            eps: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """One pass: the normalised input x_hat_l and the activity h_l of every layer."""
+def forward(params: FFParameters, x: np.ndarray, eps: float,
+            events: np.ndarray | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """One pass: the normalised input x_hat_l and the activity h_l of every layer.
+    ``events``, when given, gains the graded spikes the pass sends (the input first, then
+    every layer; ``ff_common.ff_activity``)."""
     inputs, acts = [], []
-    for layer in params.layers:
+    if events is not None:
+        events[0] += sent_events(x)
+    for l, layer in enumerate(params.layers):
         x_hat = ff.normalize(x, eps)
         x = ff.layer_activity(layer.w, layer.b, x_hat)
         inputs.append(x_hat)
         acts.append(x)
+        if events is not None:
+            events[l + 1] += sent_events(x)
     return inputs, acts
 
 
@@ -40,28 +47,29 @@ def readout_features(acts: list[np.ndarray], eps: float) -> np.ndarray:
     return np.concatenate([ff.normalize(h, eps) for h in acts], axis=1)
 
 
-def label_goodness(params: FFParameters, x: np.ndarray, config: FFConfig) -> np.ndarray:
+def label_goodness(params: FFParameters, x: np.ndarray, config: FFConfig,
+                   events: np.ndarray | None = None) -> np.ndarray:
     """Goodness summed over layers for every label embedded in turn; (B, C)."""
     out = np.zeros((len(x), config.n_classes))
     for label in range(config.n_classes):
         _, acts = forward(params, pass_input(config, x, np.full(len(x), label)),
-                          config.goodness.norm_eps)
+                          config.goodness.norm_eps, events)
         out[:, label] = sum(ff.goodness(h, config.goodness) for h in acts)
     return out
 
 
 def train_period(params: FFParameters, x: np.ndarray, y: np.ndarray, config: FFConfig,
-                 epoch: int, batch: int, monitors: list[LayerMonitor] | None = None
-                 ) -> tuple[FFParameters, np.ndarray]:
+                 epoch: int, batch: int, monitors: list[LayerMonitor] | None = None,
+                 events: np.ndarray | None = None) -> tuple[FFParameters, np.ndarray]:
     """One training period; returns the new parameters and the readout's probabilities on
-    the neutral pass (measured before the update)."""
+    the neutral pass (measured before the update). ``events`` gains what its passes send."""
     eps, good = config.goodness.norm_eps, config.goodness
-    _, neutral_acts = forward(params, neutral_input(config, x), eps)
-    mined = (label_goodness(params, x, config) if config.negatives.needs_label_goodness
-             else None)
+    _, neutral_acts = forward(params, neutral_input(config, x), eps, events)
+    mined = (label_goodness(params, x, config, events)
+             if config.negatives.needs_label_goodness else None)
     x_neg = negative_batch(config, x, y, mined, negative_rng(config, epoch, batch))
-    (pos_in, pos_h), (neg_in, neg_h) = (forward(params, pass_input(config, x, y), eps),
-                                        forward(params, x_neg, eps))
+    (pos_in, pos_h), (neg_in, neg_h) = (forward(params, pass_input(config, x, y), eps, events),
+                                        forward(params, x_neg, eps, events))
     passes = config.passes(TRAIN)
     layers = []
     for l, state in enumerate(params.layers):
@@ -102,10 +110,11 @@ class FFNumpyRunner:
         config, data = self.config, self.data
         monitors = [LayerMonitor(n) for n in config.hidden]
         correct, loss, seen = 0, 0.0, 0
+        events = np.zeros(len(config.sizes), dtype=np.int64)
         for batch, rows in enumerate(epoch_order(config, len(data.x_train), epoch)):
             y = data.y_train[rows]
             self.params, probs = train_period(self.params, data.x_train[rows], y, config,
-                                              epoch, batch, monitors)
+                                              epoch, batch, monitors, events)
             correct += int((probs.argmax(axis=1) == y).sum())
             loss += float(ff.cross_entropy(probs, np.eye(config.n_classes)[y]).sum())
             seen += len(rows)
@@ -115,6 +124,8 @@ class FFNumpyRunner:
                 progress(1, correct / seen)
         outputs = self._evaluate()
         tables = monitor_tables(epoch, [m.row() for m in monitors] if seen else [])
+        if seen:
+            tables.update(ff_activity(config, events, seen).tables(epoch))
         return evaluation_result(config, data, epoch, correct / max(seen, 1),
                                  loss / max(seen, 1), outputs, tables)
 
