@@ -79,8 +79,8 @@ def test_report_command(tmp_path):
     assert result.output.strip() == f"wrote {tmp_path / 'run' / REPORT}"
     text = (tmp_path / "run" / REPORT).read_text()
     alts = [alt for alt, _ in embedded_images(text)]
-    assert alts == ["Learning curves", "Energy during settling", "Weights", "Energy landscape",
-                    "Linear probes", "Confusion matrix"]
+    assert alts == ["Learning curves", "Energy during settling", "Layer activity", "Weights",
+                    "Energy landscape", "Linear probes", "Confusion matrix", "On-chip energy"]
     assert "<td>config.schedule.t_free</td><td class=\"num\">5</td>" in text
     bad = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
     assert bad.exit_code == 2 and "not a run folder" in bad.output
