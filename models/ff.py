@@ -125,8 +125,9 @@ class PyFFSourceModelFloat(_CycleModel):
 @requires(CPU)
 @tag("floating_pt")
 class PyFFLayerModelFloat(_CycleModel):
-    """Computes its activity and goodness every step (sending the previous step's, like
-    Dense); keeps its positive and negative passes and learns from them."""
+    """Computes its activity and goodness in the steps of a pass (sending them one step
+    later, like Dense; zeros between passes); keeps its positive and negative passes and
+    learns from them."""
 
     x_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     h_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
