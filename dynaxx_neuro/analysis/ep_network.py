@@ -14,7 +14,7 @@ import numpy as np
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters
-from dynaxx_neuro.networks.ep_numpy import layer_drives, evaluate, settle_period
+from dynaxx_neuro.networks.ep_numpy import BackwardCopies, evaluate, layer_drives, settle_period
 from dynaxx_neuro.records import RunDir
 from dynaxx_neuro.train_ep import config_from_dict
 
@@ -71,11 +71,11 @@ class EPNetwork:
             self.config.dynamics.beta
         states = [np.zeros((x.shape[0], n)) for n in self.config.sizes[1:]]
         input_drive = ep.drive(self.params.weights[0], x)
-        last = len(states) - 1
+        last, backward = len(states) - 1, BackwardCopies.of(self.params)
         recorded = [np.concatenate(states, axis=1)]
         for k in range(schedule.t_free + schedule.t_nudge):
             beta_k = beta if k >= schedule.t_free else 0.0
-            drives = layer_drives(self.params, input_drive, states)
+            drives = layer_drives(self.params, backward, input_drive, states)
             states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
                       for l, (s, d, b) in enumerate(zip(states, drives, self.params.biases))]
             recorded.append(np.concatenate(states, axis=1))

@@ -3,8 +3,13 @@
 Every period step does what the Lava processes do in that step (DESIGN.md, "Time, phases
 and batches"): each layer reads the drives its synapses computed from the states of the
 previous step, so the update is synchronous, and learning happens at the period's last
-step from the rates recorded at the ends of the phases. The Lava back end is tested
-against this loop to 1e-9.
+step from the rates recorded at the ends of the phases.
+
+Like the Lava graph, the loop keeps the backward synapses' own copies of W_l^T
+(:class:`BackwardCopies`) and updates them with the same rule: mathematically they stay
+the transposes of W_l, but a product with a contiguous W^T rounds differently from one with
+the view W.T, and thousands of batches amplify round-off. Holding the same arrays as the
+graph makes the two back ends agree bit for bit (``tests/test_ep_backends.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,20 @@ from dynaxx_neuro.networks.result import EpochResult
 
 
 @dataclass
+class BackwardCopies:
+    """The backward synapses' W_l^T and momentum velocities for l >= 1, as contiguous
+    arrays of their own (what ``EPLavaRunner``'s backward synapse processes hold)."""
+
+    weights: list[np.ndarray]
+    velocities: list[np.ndarray]
+
+    @classmethod
+    def of(cls, params: EPParameters) -> "BackwardCopies":
+        return cls([w.T.copy() for w in params.weights[1:]],
+                   [v.T.copy() for v in params.weight_velocities[1:]])
+
+
+@dataclass
 class PeriodTrace:
     """Rates at the ends of the phases of one period, the graded spikes every layer sent
     (``ep_common.ep_activity``: input first), and energies by period step."""
@@ -35,9 +54,10 @@ class PeriodTrace:
     total: np.ndarray | None = None   # (period, B) F
 
 
-def layer_drives(params: EPParameters, input_drive: np.ndarray,
-            states: list[np.ndarray]) -> list[np.ndarray]:
-    """Total drive of every layer from the previous step: from below plus from above.
+def layer_drives(params: EPParameters, backward: BackwardCopies, input_drive: np.ndarray,
+                 states: list[np.ndarray]) -> list[np.ndarray]:
+    """Total drive of every layer from the previous step: from below (W_l) plus from above
+    (the backward copy of W_{l+1}^T).
 
     ``input_drive`` is W_0 x: the input is clamped and W_0 changes only when learning, so
     it is computed once per period (the Lava synapse recomputes the same product each step).
@@ -47,15 +67,18 @@ def layer_drives(params: EPParameters, input_drive: np.ndarray,
     for l in range(len(params.weights)):
         total = input_drive if l == 0 else ep.drive(params.weights[l], rates[l - 1])
         if l + 1 < len(params.weights):
-            total = total + ep.drive(params.weights[l + 1].T, rates[l + 1])
+            total = total + ep.drive(backward.weights[l], rates[l + 1])
         out.append(total)
     return out
 
 
 def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta: float,
-                  config: EPConfig, record: bool = False) -> PeriodTrace:
-    """Run one period (reset, free, +beta, and with symmetric nudging restore and -beta)."""
+                  config: EPConfig, record: bool = False,
+                  backward: BackwardCopies | None = None) -> PeriodTrace:
+    """Run one period (reset, free, +beta, and with symmetric nudging restore and -beta);
+    ``backward`` defaults to fresh copies of the transposes of ``params``."""
     schedule, eps = config.schedule, config.dynamics.eps
+    backward = backward or BackwardCopies.of(params)
     states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
     phases: dict[int, list[np.ndarray]] = {}
     input_drive = ep.drive(params.weights[0], x)
@@ -70,7 +93,7 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
             states = [s.copy() for s in phases[schedule.free_end]]
         else:
             beta_k = schedule.phase_beta(k, beta)
-            drives = layer_drives(params, input_drive, states)
+            drives = layer_drives(params, backward, input_drive, states)
             last = len(states) - 1
             states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
                       for l, (s, d, b) in enumerate(zip(states, drives, params.biases))]
@@ -89,25 +112,28 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
     return trace
 
 
-def free_phase(params: EPParameters, x: np.ndarray, config: EPConfig) -> np.ndarray:
+def free_phase(params: EPParameters, backward: BackwardCopies, x: np.ndarray,
+               config: EPConfig) -> np.ndarray:
     """Output rates at the free equilibrium (reset, then t_free synchronous steps)."""
     states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
     input_drive = ep.drive(params.weights[0], x)
     for _ in range(config.schedule.t_free):
-        drives = layer_drives(params, input_drive, states)
+        drives = layer_drives(params, backward, input_drive, states)
         states = [ep.settle_step(s, d, b, config.dynamics.eps)
                   for s, d, b in zip(states, drives, params.biases)]
     return ep.rho(states[-1])
 
 
-def apply_update(params: EPParameters, x: np.ndarray, trace: PeriodTrace, beta: float,
-                 config: EPConfig, epoch: int) -> EPParameters:
-    """The local contrastive update of every synapse and bias, with momentum."""
+def apply_update(params: EPParameters, backward: BackwardCopies, x: np.ndarray,
+                 trace: PeriodTrace, beta: float, config: EPConfig,
+                 epoch: int) -> tuple[EPParameters, BackwardCopies]:
+    """The local contrastive update of every synapse (forward W_l and the backward copy of
+    W_l^T, each from its own post and pre rates) and bias, with momentum."""
     symmetric = config.schedule.symmetric
     phase_a = trace.nudged_neg if symmetric else trace.free
     scale = ep.contrast_scale(beta, symmetric)
     pre_a, pre_b = [x] + phase_a[:-1], [x] + trace.nudged[:-1]
-    new = EPParameters([], [], [], [])
+    new, new_backward = EPParameters([], [], [], []), BackwardCopies([], [])
     mu = config.learning.momentum
     for l, base_lr in enumerate(config.learning.lrs):
         lr = ep.epoch_lr(base_lr, epoch, config.learning.lr_decay)
@@ -119,17 +145,25 @@ def apply_update(params: EPParameters, x: np.ndarray, trace: PeriodTrace, beta: 
         new.weight_velocities.append(vw)
         new.biases.append(b)
         new.bias_velocities.append(vb)
-    return new
+        if l >= 1:  # the backward copy: post is layer l-1, pre is layer l
+            dwt = ep.contrastive_dw(pre_a[l], phase_a[l], pre_b[l], trace.nudged[l], scale)
+            wt, vwt = ep.momentum_step(backward.weights[l - 1], backward.velocities[l - 1],
+                                       dwt, lr, mu)
+            new_backward.weights.append(wt)
+            new_backward.velocities.append(vwt)
+    return new, new_backward
 
 
 def evaluate(params: EPParameters, x: np.ndarray, y: np.ndarray, config: EPConfig,
-             n_classes: int) -> tuple[np.ndarray, float]:
-    """Predicted labels and mean cost of a split, batch by batch."""
+             n_classes: int, backward: BackwardCopies | None = None) -> tuple[np.ndarray, float]:
+    """Predicted labels and mean cost of a split, batch by batch (``backward`` defaults to
+    fresh copies of the transposes of ``params``)."""
+    backward = backward or BackwardCopies.of(params)
     predictions, costs = [], []
     targets = np.eye(n_classes)[y]
     for i in range(n_eval_batches(len(x), config.batch_size)):
         start = i * config.batch_size
-        out = free_phase(params, padded_batch(x, start, config.batch_size), config)
+        out = free_phase(params, backward, padded_batch(x, start, config.batch_size), config)
         n = min(config.batch_size, len(x) - start)
         predictions.append(out[:n].argmax(axis=1))
         costs.append(ep.cost(out[:n], targets[start:start + n]))
@@ -143,6 +177,7 @@ class EPNumpyRunner:
 
     def __init__(self, config: EPConfig, data: Splits, params: EPParameters):
         self.config, self.data, self.params = config, data, params
+        self.backward = BackwardCopies.of(params)
 
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """One epoch: the planned training batches, then validation and test."""
@@ -155,7 +190,7 @@ class EPNumpyRunner:
         events = np.zeros(len(config.sizes), dtype=np.int64)
         for i, (rows, beta) in enumerate(zip(index, betas)):
             x, d = data.x_train[rows], targets[rows]
-            trace = settle_period(self.params, x, d, beta, config, record=i < logged)
+            trace = settle_period(self.params, x, d, beta, config, i < logged, self.backward)
             if i < logged:
                 energy[:, i] = trace.energy, trace.cost, trace.total
             out = trace.free[-1]
@@ -163,14 +198,16 @@ class EPNumpyRunner:
             loss += float(ep.cost(out, d).sum())
             seen += len(rows)
             events += trace.events
-            self.params = apply_update(self.params, x, trace, beta, config, epoch)
+            self.params, self.backward = apply_update(self.params, self.backward, x, trace,
+                                                      beta, config, epoch)
             if not self.params.is_finite():
                 return EpochResult.divergence(correct / seen)
             if progress is not None:
                 progress(1, correct / seen)
-        val_pred, val_loss = evaluate(self.params, data.x_val, data.y_val, config, data.n_classes)
+        val_pred, val_loss = evaluate(self.params, data.x_val, data.y_val, config,
+                                      data.n_classes, self.backward)
         test_pred, test_loss = evaluate(self.params, data.x_test, data.y_test, config,
-                                        data.n_classes)
+                                        data.n_classes, self.backward)
         tables = ep_activity(config.sizes, events, config.schedule.period, seen).tables(epoch)
         if logged:
             tables["energy"] = energy_table(epoch, energy, config.schedule)
