@@ -11,11 +11,12 @@ points of float; time per training sample reported; a Fashion-MNIST figure on a 
 """
 
 import argparse
+import dataclasses
 import time
 
 from common import scratch_runs, write_result
 
-from dynaxx_neuro.networks.stdp_lava import Presentation
+from dynaxx_neuro.networks.stdp_lava import DEFAULT_PRESENTATION, STDPNetworkConfig
 from dynaxx_neuro.train_stdp import train_stdp
 
 
@@ -23,7 +24,9 @@ def stdp_run(backend: str, args, folder) -> dict:
     start = time.perf_counter()
     run = train_stdp(dataset=args.data, backend=backend, epochs=args.epochs,
                      n_train=args.n_train, n_test=args.n_test, seed=args.seed,
-                     presentation=Presentation(input_rate=args.input_rate),
+                     presentation=dataclasses.replace(DEFAULT_PRESENTATION,
+                                                      input_rate=args.input_rate),
+                     w_sum=args.w_sum,
                      out=folder / backend, show_progress=False)
     seconds = time.perf_counter() - start
     final = run.info()["final_metrics"]
@@ -47,15 +50,19 @@ def main():
     parser.add_argument("--n-test", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--input-rate", type=float, default=Presentation().input_rate,
+    parser.add_argument("--input-rate", type=float, default=DEFAULT_PRESENTATION.input_rate,
                         help="input spikes per step per image (Fashion's 28x28 images need "
                              "more than the 8x8 digits to drive the layer)")
+    parser.add_argument("--w-sum", type=float,
+                        default=STDPNetworkConfig.__dataclass_fields__["w_sum"].default,
+                        help="sum of each neuron's incoming weights after normalisation")
     args = parser.parse_args()
     with scratch_runs() as folder:
         runs = {backend: stdp_run(backend, args, folder) for backend in args.backends}
     payload = {"settings": {"data": args.data, "n_train": args.n_train, "n_test": args.n_test,
                             "epochs": args.epochs, "seed": args.seed,
-                            "input_rate": args.input_rate, "other_settings": "cli defaults"},
+                            "input_rate": args.input_rate, "w_sum": args.w_sum,
+                            "other_settings": "cli defaults"},
                "runs": list(runs.values())}
     if args.data == "digits":
         targets = {}

@@ -78,11 +78,12 @@ def stdp_graph(config, params):
              ("spikes", "refractory_in"), ("refractory_in", "refractory"),
              ("spikes", "output")]
     shown = config.presentation
+    t_present, t_rest = shown.schedule(learn=False)  # how the run labels and classifies
     metadata = {"dt": DT_S, "semantics": SEMANTICS, "source": "dynaxx-neuro STDP network",
                 "input_coding": f"Poisson: each pixel spikes with probability proportional to "
                                 f"its intensity, {shown.input_rate:g} spikes per step "
-                                f"expected from an image, for {shown.t_present} steps, then "
-                                f"{shown.t_rest} silent steps"}
+                                f"expected from an image, for {t_present} steps, then "
+                                f"{t_rest} silent steps"}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
 
 

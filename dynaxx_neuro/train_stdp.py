@@ -12,10 +12,10 @@ import numpy as np
 from dynaxx_neuro.backends import require_backend
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels.stdp import STDPRule
-from dynaxx_neuro.networks.stdp_lava import (AdaptiveLIF, LavaSTDPRunner, Presentation,
-                                             STDPNetworkConfig, STDPParameters)
+from dynaxx_neuro.networks.stdp_lava import (DEFAULT_PRESENTATION, AdaptiveLIF, LavaSTDPRunner,
+                                             Presentation, STDPNetworkConfig, STDPParameters)
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train import check_count, train_from_last_checkpoint
+from dynaxx_neuro.train import check_count, run_splits, train_from_last_checkpoint
 
 STDP_BACKENDS = ("lava", "lava-fixed")
 
@@ -41,15 +41,10 @@ def limit_splits(data: Splits, n_train: int, n_test: int, seed: int) -> Splits:
 
 
 def _run_data(info: dict, config: STDPNetworkConfig) -> Splits:
-    """The data of a run as run.json describes it, checked against the network's sizes."""
-    data = prepare_splits(info["dataset"], info.get("data_dir"), info["validation"],
-                          config.seed)
-    data = limit_splits(data, info["n_train"], info["n_test"], config.seed)
-    if data.x_train.shape[1] != config.n_inputs or data.n_classes != config.n_classes:
-        raise ValueError(f"dataset {info['dataset']!r} has {data.x_train.shape[1]} features and "
-                         f"{data.n_classes} classes but the network has {config.n_inputs} "
-                         f"inputs and {config.n_classes} classes.")
-    return data
+    """The data of a run as run.json describes it (its subsets), checked against the network."""
+    return run_splits(info, config.seed, config.n_inputs, config.n_classes,
+                      lambda data: limit_splits(data, info["n_train"], info["n_test"],
+                                                config.seed))
 
 
 def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -> RunDir:
@@ -75,7 +70,8 @@ def train_stdp(dataset: str = "digits", backend: str = "lava", epochs: int = 1, 
     """Train the STDP network and write a run folder; returns it.
 
     ``n_train``/``n_test`` take random subsets (0: the whole split); ``n_label`` is how many
-    training samples label the neurons after each epoch (0: all).
+    training samples label the neurons after each epoch (0: all); ``presentation`` defaults
+    to ``networks.stdp_lava.DEFAULT_PRESENTATION``.
     """
     check_count("epochs", epochs, 0)
     check_count("n_train", n_train, 0)
@@ -86,7 +82,7 @@ def train_stdp(dataset: str = "digits", backend: str = "lava", epochs: int = 1, 
                         seed)
     config = STDPNetworkConfig(
         n_inputs=data.x_train.shape[1], n_classes=data.n_classes,
-        neurons=neurons or AdaptiveLIF(), presentation=presentation or Presentation(),
+        neurons=neurons or AdaptiveLIF(), presentation=presentation or DEFAULT_PRESENTATION,
         rule=rule or STDPRule(), w_sum=w_sum, normalise_every=normalise_every,
         n_label=n_label, n_logged=n_logged, fixed_point=backend == "lava-fixed", seed=seed)
     require_backend(backend, STDP_BACKENDS)  # after the configuration's checks

@@ -11,8 +11,8 @@ from dynaxx_neuro.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SMALL = ["--epochs", "1", "--neurons", "8", "--n-train", "20", "--n-test", "10",
-         "--t-present", "8", "--t-rest", "2", "--input-rate", "8", "--normalise-every", "10",
-         "--no-progress"]
+         "--t-present", "8", "--t-rest", "2", "--t-present-eval", "8", "--t-rest-eval", "2",
+         "--input-rate", "8", "--normalise-every", "10", "--no-progress"]
 
 
 def _invoke(args):
@@ -26,6 +26,7 @@ def _invoke(args):
     (["--w-max", "0"], "w_max must be"),
     (["--w-sum", "1000"], "w_sum must be at most"),
     (["--input-rate", "0"], "input_rate must be"),
+    (["--t-present-eval", "0"], "t_present_eval must be"),
     (["--delta-v", "2"], "delta_v must be in (0, 1]"),
     (["--theta-0", "-1"], "theta_0 must be"),
     (["--neurons", "1"], "n_neurons must be"),
@@ -64,6 +65,7 @@ def test_train_resume_and_eval_from_the_command_line(tmp_path):
 def test_example_stdp_digits_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["stdp_digits.py", "--n-train", "20", "--n-test", "10",
                                       "--neurons", "8", "--t-present", "8",
+                                      "--t-present-eval", "8",
                                       "--out", str(tmp_path / "run")])
     runpy.run_path(str(EXAMPLES / "stdp_digits.py"), run_name="__main__")
     out = capsys.readouterr().out

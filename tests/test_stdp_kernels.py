@@ -100,6 +100,8 @@ def test_labels_and_vote_read_out_the_answering_neurons():
     (lambda: Presentation(input_rate=float("inf")), "input_rate"),
     (lambda: Presentation(input_rate=0.0), "input_rate"),
     (lambda: Presentation(t_present=0), "t_present"),
+    (lambda: Presentation(t_present_eval=0), "t_present_eval"),
+    (lambda: Presentation(t_rest_eval=-1), "t_rest_eval"),
     (lambda: STDPNetworkConfig(n_inputs=4, n_classes=2, w_sum=10.0), "w_sum"),
     (lambda: STDPNetworkConfig(n_inputs=4, n_classes=2, w_sum=-1.0), "w_sum"),
 ])

@@ -73,7 +73,8 @@ def _small_digits(n_train=30, n_test=20):
 def test_one_epoch_learns_records_and_keeps_weight_bounds(fixed_point):
     data = _small_digits()
     config = STDPNetworkConfig(n_inputs=64, n_classes=10, neurons=AdaptiveLIF(n_neurons=12),
-                               presentation=Presentation(t_present=12, t_rest=4, input_rate=8.0),
+                               presentation=Presentation(t_present=12, t_rest=4, input_rate=8.0,
+                                                         t_present_eval=15, t_rest_eval=5),
                                normalise_every=15, n_logged=2, fixed_point=fixed_point)
     params = STDPParameters.initial(config, np.random.default_rng(0))
     runner = LavaSTDPRunner(config, data, params, 0)
@@ -91,7 +92,12 @@ def test_one_epoch_learns_records_and_keeps_weight_bounds(fixed_point):
     n_samples = len(data.x_train) + len(data.x_train) + 10 + 20  # train, label, val, test
     assert len(ops["sample"]) == n_samples and ops["input_spikes"].sum() > 0
     assert np.all(ops["learning_updates"][ops["phase"] == "eval"] == 0)
-    assert np.all(ops["neuron_updates"] == 12 * 16)
+    # 16 steps per training sample, 20 per labelling and evaluation sample.
+    training = ops["phase"] == "train"
+    assert np.all(ops["neuron_updates"][training] == 12 * 16)
+    assert np.all(ops["neuron_updates"][~training] == 12 * 20)
+    assert list(result.tables["timing"]["steps"]) == [len(data.x_train) * 16,
+                                                      (len(data.x_train) + 30) * 20]
     assert set(spikes["layer"]) == {"input", "excitatory"}
     train_events = spikes["phase"] == "train"
     assert spikes["step"][train_events].max() < 2 * 16  # only the two logged samples

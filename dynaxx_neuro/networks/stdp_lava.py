@@ -25,9 +25,11 @@ Graph of one presentation pass (training, or labelling and evaluation)::
   ``normalise_every`` samples the host rescales each neuron's incoming weights to sum to
   ``w_sum`` (Diehl & Cook normalise after every sample; a host weight write per sample
   would dominate the run time here, and on chip).
-- Read-out: after training, a pass without learning (static ``Dense``, thresholds frozen)
+- Read-out: after training, a pass without learning (static ``Dense``, thresholds frozen),
+  whose samples may be shown longer than in training (``Presentation.t_present_eval``),
   labels every neuron with the class it answers most (``kernels.stdp.assign_labels``) and
-  classifies validation and test samples by the vote of the labelled neurons.
+  classifies validation and test samples by the vote of the labelled neurons' spike
+  counts.
 
 Fixed point (``fixed_pt``): the same graph with weights, thresholds and inhibition scaled
 by 255 / w_max to Loihi's 8-bit weights, integer trace impulses (7-bit traces), and the
@@ -96,8 +98,8 @@ class AdaptiveLIF:
     delta_r: float = 0.5
     delta_theta: float = 2.0 ** -12   # the smallest decay ATRLIF's 12-bit fixed point has
     theta_0: float = 8.0
-    theta_step: float = 0.3
-    w_inh: float = 5.0
+    theta_step: float = 0.5
+    w_inh: float = 2.5
 
     def __post_init__(self):
         _check_count("n_neurons", self.n_neurons, 2)
@@ -113,20 +115,49 @@ class AdaptiveLIF:
 class Presentation:
     """How a sample is shown: ``t_present`` steps of Poisson spikes, ``input_rate`` spikes
     per step expected from the whole image (``kernels.stdp.rate_code``), then ``t_rest``
-    silent steps."""
+    silent steps. The labelling and evaluation pass shows each sample for
+    ``t_present_eval`` steps and rests ``t_rest_eval`` steps (None: as in training).
+
+    A longer read-out presentation brings more output spikes per sample, about
+    ``t_present_eval / t_present`` times those of training, and the labelled-neuron vote is
+    a vote on counts, whose sampling noise falls as they grow (Diehl & Cook re-present a
+    sample that brings fewer than 5 spikes). A longer rest lets the membranes, which are
+    never reset, decay further between samples: v shrinks by (1 - delta_v)**t_rest.
+    """
 
     t_present: int = 40
     t_rest: int = 10
     input_rate: float = 4.0
+    t_present_eval: int | None = None
+    t_rest_eval: int | None = None
 
     def __post_init__(self):
         _check_count("t_present", self.t_present, 1)
         _check_count("t_rest", self.t_rest, 0)
         _check_positive("input_rate", self.input_rate)
+        if self.t_present_eval is not None:
+            _check_count("t_present_eval", self.t_present_eval, 1)
+        if self.t_rest_eval is not None:
+            _check_count("t_rest_eval", self.t_rest_eval, 0)
 
     @property
     def period(self) -> int:
+        """Steps of a training sample."""
         return self.t_present + self.t_rest
+
+    def schedule(self, learn: bool) -> tuple[int, int]:
+        """(steps shown, silent steps) of a sample in a training pass (``learn``) or in the
+        labelling and evaluation pass."""
+        if learn:
+            return self.t_present, self.t_rest
+        return (self.t_present if self.t_present_eval is None else self.t_present_eval,
+                self.t_rest if self.t_rest_eval is None else self.t_rest_eval)
+
+
+# The presentation of a run unless one is given (STDPNetworkConfig, `dynaxx train stdp`),
+# chosen on the digits validation split: training samples as Presentation's defaults,
+# read-out samples three times as long with a longer rest.
+DEFAULT_PRESENTATION = Presentation(t_present_eval=120, t_rest_eval=30)
 
 
 @dataclass(frozen=True)
@@ -136,7 +167,7 @@ class STDPNetworkConfig:
     n_inputs: int
     n_classes: int
     neurons: AdaptiveLIF = field(default_factory=AdaptiveLIF)
-    presentation: Presentation = field(default_factory=Presentation)
+    presentation: Presentation = DEFAULT_PRESENTATION
     rule: STDPRule = field(default_factory=STDPRule)
     w_sum: float = 10.0
     normalise_every: int = 50
@@ -217,7 +248,7 @@ class LavaSTDPRunner:
         graph = _Graph(self.config, images, self.params, learn, seed)
         tag = "fixed_pt" if self.config.fixed_point else "floating_pt"
         run_cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=graph.model_map())
-        period = self.config.presentation.period
+        period = sum(self.config.presentation.schedule(learn))
         every = self.config.normalise_every if learn else len(images)
         started = False
         try:
@@ -251,7 +282,7 @@ class LavaSTDPRunner:
         self.next_epoch += 1
         result = self.evaluate(epoch, len(order) * config.presentation.period)
         tables = pass_tables("train", trained, config, True, epoch)
-        tables["timing"] = _timing_row("train", len(order), config, seconds)
+        tables["timing"] = _timing_row("train", len(order), config, True, seconds)
         return dataclasses.replace(result, tables=_merge(tables, result.tables))
 
     def evaluate(self, epoch: int, first_step: int = 0) -> EpochResult:
@@ -272,7 +303,7 @@ class LavaSTDPRunner:
                           if len(y_label) else float("nan"))
         n_val = len(data.x_val)
         tables = pass_tables("eval", evaluated, config, False, epoch, first_step)
-        tables["timing"] = _timing_row("eval", len(images), config, seconds)
+        tables["timing"] = _timing_row("eval", len(images), config, False, seconds)
         return EpochResult(label_accuracy, float("nan"),
                            predictions[len(x_label):len(x_label) + n_val], float("nan"),
                            predictions[len(x_label) + n_val:], float("nan"), tables)
@@ -302,8 +333,9 @@ class _Graph:
         scale = FIXED_WEIGHT_MAX / rule.w_max if fixed else 1.0
         self.scale = scale
         seed_int = int(np.random.default_rng(list(seed)).integers(2 ** 31 - 1))
+        t_present, t_rest = shown.schedule(learn)
         self.source = RateCodedSource(images=np.asarray(images, float),
-                                      t_present=shown.t_present, t_rest=shown.t_rest,
+                                      t_present=t_present, t_rest=t_rest,
                                       input_rate=shown.input_rate, seed=seed_int)
         weights = params.weights * scale
         if fixed:
@@ -328,8 +360,8 @@ class _Graph:
             if learn else 0.0)
         self.inhibition = _inhibition(Dense, n, neurons.w_inh * scale, fixed)
         self.recorder = SpikeRecorder(n_inputs=config.n_inputs, n_neurons=n,
-                                      n_samples=len(images), t_present=shown.t_present,
-                                      t_rest=shown.t_rest, n_logged=config.n_logged)
+                                      n_samples=len(images), t_present=t_present,
+                                      t_rest=t_rest, n_logged=config.n_logged)
         self.source.s_out.connect(self.synapses.s_in)
         self.synapses.a_out.connect(self.layer.a_in)
         self.layer.s_out.connect(self.inhibition.s_in)
@@ -403,10 +435,10 @@ def _merge(first: dict, second: dict) -> dict:
     return merged
 
 
-def _timing_row(phase: str, n_samples: int, config: STDPNetworkConfig,
+def _timing_row(phase: str, n_samples: int, config: STDPNetworkConfig, learn: bool,
                 seconds: float) -> dict[str, np.ndarray]:
     """Wall time of one pass (graph build, compile, run and reads) per sample and per step."""
-    steps = n_samples * config.presentation.period
+    steps = n_samples * sum(config.presentation.schedule(learn))
     return {"phase": np.array([phase]), "samples": np.array([n_samples]),
             "steps": np.array([steps]), "seconds": np.array([seconds]),
             "s_per_sample": np.array([seconds / max(n_samples, 1)]),
@@ -426,7 +458,7 @@ def pass_tables(phase: str, record: PassRecord, config: STDPNetworkConfig, learn
     chip only the active ones), zero without learning; spikes = input + neuron spikes.
     """
     n, n_in = config.neurons.n_neurons, config.n_inputs
-    period = config.presentation.period
+    period = sum(config.presentation.schedule(learn))
     steps, layers, neurons = [], [], []
     for layer, raster in (("input", record.in_raster), ("excitatory", record.out_raster)):
         rows, columns = np.nonzero(raster)
