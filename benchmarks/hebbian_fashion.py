@@ -1,12 +1,14 @@
 """Hebbian features on Fashion-MNIST (all 60k/10k; 10 % of the training set held out for
 validation): competing hidden units (KHU), Oja and BCM, each followed by the same linear
-readout, beside the two baselines every Hebbian run trains with that readout (raw pixels,
-random ReLU features of the same width).
+readout, beside the baselines every Hebbian run trains with that readout (raw pixels,
+random features of the same width with the learned features' activation, and plain random
+ReLU features).
 
 Targets (issue 4): KHU + readout >= 87 % test accuracy and at least 1 point above the
-random-feature baseline; Oja and BCM reported beside the baselines; the time of one Hebbian
-epoch on both back ends (the Lava epoch includes reading W back, an element-wise round trip
-in Lava 0.10.0), with the Lava and NumPy weights after that epoch compared.
+better of the two random-feature baselines; Oja and BCM reported beside the baselines; the
+time of one Hebbian epoch on both back ends (the Lava epoch includes reading W back, an
+element-wise round trip in Lava 0.10.0), with the Lava and NumPy weights after that epoch
+compared.
 
     OMP_NUM_THREADS=1 python benchmarks/hebbian_fashion.py
     OMP_NUM_THREADS=1 python benchmarks/hebbian_fashion.py --rules khu --lava-epochs 0
@@ -25,14 +27,24 @@ from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState
 from dynaxx_neuro.networks.hebbian_numpy import HebbianNumpyLearner
 from dynaxx_neuro.train_hebbian import train_hebbian
 
-# Per rule: the Hebbian settings of the run (the readout is the same for all).
+# Per rule: the Hebbian settings of the run (the readout is the same for all). KHU: Krotov &
+# Hopfield's eps0 0.04 with their linear fall; delta 0.4 lets a few all-positive "mean image"
+# units win every Fashion-MNIST sample (the others are pushed negative and never fire),
+# delta 0.1 keeps about 97 % of the units winning; 40 epochs beat 20 on validation (88.3 %
+# against 87.9 %). The readout: lr 0.05 overshot (validation accuracy jumped by a point
+# between epochs). Plain ReLU features of the learned prototypes (mostly positive rows, so
+# W x > 0 and the ReLU is linear) were 3 points below random ones on validation; power 2 with
+# lateral inhibition 0.75 (about 25 % of the units active per sample) was the best on
+# validation for KHU (20 epochs) of (power, inhibition) in 1 x {none, 0, 0.5, 1, 1.5, 2},
+# 2 x {0, 0.75, 1}, 3 x {none, 1}.
 SETTINGS = {
-    "khu": dict(lr=0.01, lr_decay=0.8, p=3.0, k=7, delta=0.4, epochs=11, batch_size=100),
+    "khu": dict(lr=0.04, lr_schedule="linear", p=3.0, k=7, delta=0.1, epochs=40,
+                batch_size=100),
     "oja": dict(lr=0.0005, epochs=3, batch_size=100),
     "bcm": dict(lr=0.0005, tau_theta=10.0, epochs=5, batch_size=100),
 }
-READOUT = dict(readout_lr=0.05, readout_momentum=0.9, readout_batch_size=100,
-               readout_lr_decay=0.9, feature_power=1.0)
+READOUT = dict(readout_lr=0.01, readout_momentum=0.9, readout_batch_size=100,
+               readout_lr_decay=0.92, feature_power=2.0, feature_inhibition=0.75)
 
 
 def rule_run(rule: str, hidden: int, readout_epochs: int, folder) -> dict:
@@ -45,10 +57,10 @@ def rule_run(rule: str, hidden: int, readout_epochs: int, folder) -> dict:
     hebbian = run.read_table("hebbian")
     metrics = run.read_table("metrics")
     train_rows = metrics["split"] == "train"
+    accuracies = {key: value for key, value in final.items()
+                  if key.endswith(("val_accuracy", "test_accuracy"))}
     return {"settings": {**SETTINGS[rule], "hidden": hidden, "readout_epochs": readout_epochs},
-            "test_accuracy": final["test_accuracy"], "val_accuracy": final["val_accuracy"],
-            "pixels_test_accuracy": final["pixels_test_accuracy"],
-            "random_test_accuracy": final["random_test_accuracy"],
+            **accuracies,
             "hebbian_epoch_s": [float(t) for t in hebbian["time_s"]],
             "hebbian_total_s": float(hebbian["time_s"].sum()),
             "readout_total_s": float(metrics["time_s"][train_rows].sum()),
@@ -63,9 +75,11 @@ def backend_times(rule: str, hidden: int, epochs: int) -> dict:
     settings = dict(SETTINGS[rule])
     settings.pop("epochs")
     batch_size, lr_decay = settings.pop("batch_size"), settings.pop("lr_decay", 1.0)
+    linear = settings.pop("lr_schedule", "exponential") == "linear"
+    linear_epochs = SETTINGS[rule]["epochs"] if linear else 0
     data = prepare_splits("fashion-mnist", None, 0.1, 0)
     config = HebbianConfig(hb.rule_params(rule, **settings), data.x_train.shape[1], hidden,
-                           batch_size, lr_decay)
+                           batch_size, lr_decay, lr_linear_epochs=linear_epochs)
     initial = HebbianState.initial(config)
     learners = {"numpy": HebbianNumpyLearner(config, data.x_train, initial),
                 "lava": HebbianLavaLearner(config, data.x_train, initial, 0)}
@@ -90,7 +104,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", default="khu,oja,bcm")
     parser.add_argument("--hidden", type=int, default=2000)
-    parser.add_argument("--readout-epochs", type=int, default=15)
+    parser.add_argument("--readout-epochs", type=int, default=30)
     parser.add_argument("--lava-epochs", type=int, default=1,
                         help="Hebbian epochs timed on both back ends per rule (0: none).")
     parser.add_argument("--times-only", action="store_true",
@@ -111,9 +125,10 @@ def main():
                "readout": READOUT, "rules": results, "backend_times": None}
     if "khu" in results:
         khu = results["khu"]
+        random = max(khu["random_test_accuracy"], khu.get("random_relu_test_accuracy", 0.0))
         payload["targets"] = {
             "khu_test_accuracy>=0.87": khu["test_accuracy"] >= 0.87,
-            "khu_minus_random>=0.01": khu["test_accuracy"] - khu["random_test_accuracy"] >= 0.01}
+            "khu_minus_best_random>=0.01": khu["test_accuracy"] - random >= 0.01}
     write_result(args.name, payload)  # the accuracies are kept even if the timing fails
     if args.lava_epochs:
         payload["backend_times"] = {rule: backend_times(rule, args.hidden, args.lava_epochs)

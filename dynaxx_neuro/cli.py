@@ -22,7 +22,7 @@ import click
 from dynaxx_neuro.backends import BACKENDS
 from dynaxx_neuro.datasets import DATASET_NAMES
 from dynaxx_neuro.kernels.stdp import STDPRule
-from dynaxx_neuro.networks.stdp_lava import AdaptiveLIF, Presentation
+from dynaxx_neuro.networks.stdp_lava import DEFAULT_PRESENTATION, AdaptiveLIF, Presentation
 
 EXIT_BAD_INPUT, EXIT_DIVERGED = 2, 1
 
@@ -66,7 +66,8 @@ def train():
     """Train a network with a local learning rule and write a run folder."""
 
 
-def _run_options(rule: str, backend_help: str, epochs: int, backend: str = "lava"):
+def _run_options(rule: str, backend_help: str, epochs: int, backend: str = "lava",
+                 epochs_help: str = "Training epochs."):
     """Add the options every ``train`` command shares (data, back end, run folder, resume,
     epochs, validation, seed, plots, progress) around a command's own options."""
     options = (
@@ -79,7 +80,7 @@ def _run_options(rule: str, backend_help: str, epochs: int, backend: str = "lava
                      help=f"Run folder (default runs/<time>-{rule}-<data>-<backend>)."),
         click.option("--resume", default=None,
                      help="Continue this run folder from its last checkpoint."),
-        click.option("--epochs", default=epochs, show_default=True, type=int),
+        click.option("--epochs", default=epochs, show_default=True, type=int, help=epochs_help),
         click.option("--validation", default=0.1, show_default=True, type=float,
                      help="Fraction of the training data held out for tuning."),
         click.option("--seed", default=0, show_default=True, type=int),
@@ -212,32 +213,27 @@ def train_ff_command(dataset, data_dir, backend, out, resume, epochs, validation
 
 
 # Defaults of `train stdp`, taken from the parameter dataclasses (no Lava import).
-_LIF, _SHOWN, _RULE = AdaptiveLIF(), Presentation(), STDPRule()
+_LIF, _SHOWN, _RULE = AdaptiveLIF(), DEFAULT_PRESENTATION, STDPRule()
 
 
 @train.command("stdp")
-@click.option("--data", "dataset", default="digits", show_default=True,
-              help=f"Dataset: {', '.join(DATASET_NAMES)}.")
-@click.option("--data-dir", default=None, help="Folder with the IDX files (fashion-mnist, mnist).")
-@click.option("--backend", default="lava", show_default=True,
-              help="lava (floating_pt models) or lava-fixed (fixed_pt models).")
-@click.option("--out", default=None, help="Run folder (default runs/<time>-stdp-<data>-<backend>).")
-@click.option("--resume", default=None, help="Continue this run folder from its last checkpoint.")
+@_run_options("stdp", "lava (floating_pt models) or lava-fixed (fixed_pt models).", epochs=1)
 @click.option("--neurons", default=_LIF.n_neurons, show_default=True, type=int,
               help="Excitatory ATRLIF neurons.")
-@click.option("--epochs", default=1, show_default=True, type=int)
 @click.option("--n-train", default=0, show_default=True, type=int,
               help="Random subset of training samples (0: all).")
 @click.option("--n-test", default=0, show_default=True, type=int,
               help="Random subset of test samples (0: all).")
 @click.option("--n-label", default=0, show_default=True, type=int,
               help="Training samples that label the neurons (0: all).")
-@click.option("--validation", default=0.1, show_default=True, type=float,
-              help="Fraction of the training data held out for tuning.")
 @click.option("--t-present", default=_SHOWN.t_present, show_default=True, type=int,
               help="Steps each sample is shown.")
 @click.option("--t-rest", default=_SHOWN.t_rest, show_default=True, type=int,
               help="Silent steps after each sample.")
+@click.option("--t-present-eval", default=_SHOWN.t_present_eval, show_default=True, type=int,
+              help="Steps each sample is shown when labelling and evaluating.")
+@click.option("--t-rest-eval", default=_SHOWN.t_rest_eval, show_default=True, type=int,
+              help="Silent steps after each sample when labelling and evaluating.")
 @click.option("--input-rate", default=_SHOWN.input_rate, show_default=True, type=float,
               help="Input spikes per step expected from a whole image (digits: 4, "
               "28x28 Fashion-MNIST: about 40).")
@@ -271,19 +267,14 @@ _LIF, _SHOWN, _RULE = AdaptiveLIF(), Presentation(), STDPRule()
               help="Per-step refractory decay, in (0, 1].")
 @click.option("--w-inh", default=_LIF.w_inh, show_default=True, type=float,
               help="Lateral inhibition per spike.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--plots/--no-plots", default=True, show_default=True,
-              help="Draw the run's plots when training ends.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
-def train_stdp_command(dataset, data_dir, backend, out, resume, neurons, epochs, n_train,
-                       n_test, n_label, validation, t_present, t_rest, input_rate, a_plus,
-                       a_minus, a_hetero, tau_pre, tau_post, w_max, w_sum, normalise_every,
-                       theta_0, theta_step, delta_theta, delta_v, delta_i, delta_r, w_inh, seed,
-                       plots, progress):
+def train_stdp_command(dataset, data_dir, backend, out, resume, epochs, validation, seed,
+                       plots, progress, neurons, n_train, n_test, n_label, t_present, t_rest,
+                       t_present_eval, t_rest_eval, input_rate, a_plus, a_minus, a_hetero,
+                       tau_pre, tau_post, w_max, w_sum, normalise_every, theta_0, theta_step,
+                       delta_theta, delta_v, delta_i, delta_r, w_inh):
     """Pair STDP in a Diehl & Cook network of Lava's ATRLIF and LearningDense processes."""
-    from dynaxx_neuro.train import resume as resume_run
     if resume is not None:
-        run = resume_run(resume, epochs if _given("epochs") else None, progress)
+        run = _resumed(resume, epochs, progress)
     else:
         from dynaxx_neuro.train_stdp import train_stdp
         run = train_stdp(
@@ -292,29 +283,20 @@ def train_stdp_command(dataset, data_dir, backend, out, resume, neurons, epochs,
             neurons=AdaptiveLIF(n_neurons=neurons, delta_i=delta_i, delta_v=delta_v,
                                 delta_r=delta_r, delta_theta=delta_theta, theta_0=theta_0,
                                 theta_step=theta_step, w_inh=w_inh),
-            presentation=Presentation(t_present, t_rest, input_rate),
+            presentation=Presentation(t_present, t_rest, input_rate, t_present_eval,
+                                      t_rest_eval),
             rule=STDPRule(a_plus, a_minus, tau_pre, tau_post, w_max, a_hetero), w_sum=w_sum,
             normalise_every=normalise_every, n_label=n_label, seed=seed,
             show_progress=progress)
-    click.echo(f"run folder: {run.path}")
-    click.echo(json.dumps(run.info().get("final_metrics", {}), indent=2))
-    if plots:
-        _plot(run.path, "png")
+    _finish(run, plots)
 
 
 @train.command("hebbian")
+@_run_options("hebbian-<rule>", "lava or numpy.", epochs=20, backend="numpy",
+              epochs_help="Unsupervised (Hebbian) epochs.")
 @click.option("--rule", default="khu", show_default=True,
               help="oja, bcm or khu (Krotov & Hopfield's competing hidden units).")
-@click.option("--data", "dataset", default="digits", show_default=True,
-              help=f"Dataset: {', '.join(DATASET_NAMES)}.")
-@click.option("--data-dir", default=None, help="Folder with the IDX files (fashion-mnist, mnist).")
-@click.option("--backend", default="numpy", show_default=True, help="lava or numpy.")
-@click.option("--out", default=None,
-              help="Run folder (default runs/<time>-hebbian-<rule>-<data>-<backend>).")
-@click.option("--resume", default=None, help="Continue this run folder from its last checkpoint.")
 @click.option("--hidden", default=100, show_default=True, type=int, help="Hebbian units.")
-@click.option("--epochs", default=20, show_default=True, type=int,
-              help="Unsupervised (Hebbian) epochs.")
 @click.option("--readout-epochs", default=20, show_default=True, type=int,
               help="Epochs of the linear readouts (on a resume: the new total).")
 @click.option("--batch-size", default=100, show_default=True, type=int)
@@ -322,6 +304,9 @@ def train_stdp_command(dataset, data_dir, backend, out, resume, neurons, epochs,
               help="Hebbian learning rate > 0 (default: oja 0.005, bcm 0.005, khu 0.04).")
 @click.option("--lr-decay", default=1.0, show_default=True, type=float,
               help="Per-epoch decay factor of the Hebbian rate, in (0, 1].")
+@click.option("--lr-schedule", default="exponential", show_default=True,
+              help="exponential (lr * lr-decay^e) or linear (also times 1 - e / epochs, "
+                   "Krotov & Hopfield's schedule).")
 @click.option("--tau-theta", default=None, type=float,
               help="BCM: batches the sliding threshold averages y^2 over, >= 1 [10].")
 @click.option("--p", default=None, type=float, help="KHU: Lebesgue norm p >= 2 [3].")
@@ -330,20 +315,18 @@ def train_stdp_command(dataset, data_dir, backend, out, resume, neurons, epochs,
               help="KHU: anti-Hebbian strength in [0, 1] [0.4].")
 @click.option("--feature-power", default=1.0, show_default=True, type=float,
               help="Power n >= 1 of the rectified features max(Wx, 0)^n (learned and random).")
+@click.option("--feature-inhibition", default=None, type=float,
+              help="Lateral inhibition c >= 0 of the rectified features: "
+                   "max(h - mean(h) - c std(h), 0)^n over the units of a sample [none].")
 @click.option("--readout-lr", default=0.01, show_default=True, type=float)
 @click.option("--readout-momentum", default=0.9, show_default=True, type=float)
 @click.option("--readout-batch-size", default=100, show_default=True, type=int)
 @click.option("--readout-lr-decay", default=0.9, show_default=True, type=float)
-@click.option("--validation", default=0.1, show_default=True, type=float,
-              help="Fraction of the training data held out for tuning.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--plots/--no-plots", default=True, show_default=True,
-              help="Draw the run's plots when training ends.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
-def train_hebbian_command(rule, dataset, data_dir, backend, out, resume, hidden, epochs,
-                          readout_epochs, batch_size, lr, lr_decay, tau_theta, p, k, delta,
-                          feature_power, readout_lr, readout_momentum, readout_batch_size,
-                          readout_lr_decay, validation, seed, plots, progress):
+def train_hebbian_command(dataset, data_dir, backend, out, resume, epochs, validation, seed,
+                          plots, progress, rule, hidden, readout_epochs, batch_size, lr,
+                          lr_decay, lr_schedule, tau_theta, p, k, delta, feature_power,
+                          feature_inhibition, readout_lr, readout_momentum, readout_batch_size,
+                          readout_lr_decay):
     """Hebbian features (Oja, BCM or competing hidden units), then linear readouts on them,
     on raw pixels and on random ReLU features."""
     from dynaxx_neuro.train import resume as resume_run
@@ -358,14 +341,12 @@ def train_hebbian_command(rule, dataset, data_dir, backend, out, resume, hidden,
         run = train_hebbian(
             rule=rule, dataset=dataset, hidden=hidden, backend=backend, epochs=epochs,
             readout_epochs=readout_epochs, out=out, data_dir=data_dir, validation=validation,
-            batch_size=batch_size, lr=lr, lr_decay=lr_decay, tau_theta=tau_theta, p=p, k=k,
-            delta=delta, readout_lr=readout_lr, readout_momentum=readout_momentum,
-            readout_batch_size=readout_batch_size, readout_lr_decay=readout_lr_decay,
-            feature_power=feature_power, seed=seed, show_progress=progress)
-    click.echo(f"run folder: {run.path}")
-    click.echo(json.dumps(run.info().get("final_metrics", {}), indent=2))
-    if plots:
-        _plot(run.path, "png")
+            batch_size=batch_size, lr=lr, lr_decay=lr_decay, lr_schedule=lr_schedule,
+            tau_theta=tau_theta, p=p, k=k, delta=delta, readout_lr=readout_lr,
+            readout_momentum=readout_momentum, readout_batch_size=readout_batch_size,
+            readout_lr_decay=readout_lr_decay, feature_power=feature_power,
+            feature_inhibition=feature_inhibition, seed=seed, show_progress=progress)
+    _finish(run, plots)
 
 
 def _given(name: str) -> bool:

@@ -39,16 +39,18 @@ def check_count(name: str, value: int, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
-def run_splits(info: dict, seed: int, n_inputs: int, n_classes: int,
+def run_splits(info: dict, seed: int, n_inputs: int, n_classes: int | None,
                subset: Callable[[Splits], Splits] = lambda data: data) -> Splits:
     """The data of a run as its run.json ``info`` describes it (``subset`` picks the part a
-    run trains on), checked against the network's input and class counts."""
+    run trains on), checked against the network's input and class counts (``n_classes``
+    None: any, for a network whose classes come from the data)."""
     data = subset(prepare_splits(info["dataset"], info.get("data_dir"), info["validation"],
                                  seed))
-    if data.x_train.shape[1] != n_inputs or data.n_classes != n_classes:
+    if data.x_train.shape[1] != n_inputs or n_classes not in (None, data.n_classes):
+        expects = f"{n_inputs} features" + ("" if n_classes is None
+                                            else f" and {n_classes} classes")
         raise ValueError(f"dataset {info['dataset']!r} has {data.x_train.shape[1]} features and "
-                         f"{data.n_classes} classes but the network expects {n_inputs} and "
-                         f"{n_classes}.")
+                         f"{data.n_classes} classes but the network expects {expects}.")
     return data
 
 

@@ -6,9 +6,10 @@ A run has two stages, numbered on one epoch axis so a run folder reads like any 
    ``numpy`` back end; each epoch writes one row of the ``hebbian`` table (learning rate,
    weight change and norms, BCM threshold, fraction of active units, time) and a checkpoint;
 2. epochs ``hebbian_epochs .. epochs - 1``: the readouts (the only supervised part) on the
-   learned features and on the two baselines, raw pixels and random ReLU features of the
-   same width (``networks.hebbian_readout``), driven by ``train.fit``: ``metrics`` holds the
-   learned features' readout, ``baselines`` the two others, and every epoch checkpoints.
+   learned features and on the baselines, raw pixels and random features of the same width
+   and activation (and plain random ReLU features when the activation is not ReLU;
+   ``networks.hebbian_readout``), driven by ``train.fit``: ``metrics`` holds the learned
+   features' readout, ``baselines`` the others, and every epoch checkpoints.
 
 The readouts run in NumPy on the host whatever the back end of stage 1: they are trained
 separately on fixed features, as the issue asks. A resumed run continues with the stage and
@@ -26,12 +27,15 @@ from dynaxx_neuro.backends import require_backend
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState, n_train_batches
-from dynaxx_neuro.networks.hebbian_readout import (FEATURE_SETS, FeatureSplits, ReadoutConfig,
+from dynaxx_neuro.networks.hebbian_readout import (FeatureSplits, ReadoutConfig,
                                                    ReadoutRunner, feature_map)
 from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
-from dynaxx_neuro.train import TrainingDiverged, check_count, fit
+from dynaxx_neuro.train import TrainingDiverged, check_count, fit, run_splits
 
 HEBBIAN_BACKENDS = ("lava", "numpy")
+# How the Hebbian rate changes over the epochs (``HebbianConfig``): lr * lr_decay^e, times
+# (1 - e / epochs) for the linear fall of Krotov & Hopfield's code.
+LR_SCHEDULES = ("exponential", "linear")
 # Options that belong to one rule only; giving them to another rule is an error.
 RULE_OPTIONS = {"tau_theta": "bcm", "p": "khu", "k": "khu", "delta": "khu"}
 
@@ -45,16 +49,6 @@ def make_learner(backend: str, config: HebbianConfig, data: Splits, state: Hebbi
         return HebbianNumpyLearner(config, data.x_train, state)
     from dynaxx_neuro.networks.hebbian_lava import HebbianLavaLearner
     return HebbianLavaLearner(config, data.x_train, state, start_epoch)
-
-
-def _run_data(info: dict, config: HebbianConfig) -> Splits:
-    """The data of a run as run.json describes it, checked against the layer's input size."""
-    data = prepare_splits(info["dataset"], info.get("data_dir"), info["validation"],
-                          config.seed)
-    if data.x_train.shape[1] != config.n_in:
-        raise ValueError(f"dataset {info['dataset']!r} has {data.x_train.shape[1]} features "
-                         f"but the layer has {config.n_in} inputs.")
-    return data
 
 
 def _learn_features(learner, run: RunDir, first_epoch: int, epochs: int, n_batches: int,
@@ -101,7 +95,7 @@ def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -
     config = HebbianConfig.from_dict(info["config"])
     readout = ReadoutConfig(**info["readout"])
     hebbian_epochs, epochs = info["hebbian_epochs"], info["epochs"]
-    data = data or _run_data(info, config)
+    data = data or run_splits(info, config.seed, config.n_in, None)
     checkpoint = run.last_checkpoint()
     first_epoch = 0 if checkpoint is None else checkpoint[0] + 1
     state = (HebbianState.initial(config) if checkpoint is None
@@ -149,17 +143,20 @@ def train_hebbian(rule: str = "khu", dataset: str = "digits", hidden: int = 100,
                   backend: str = "lava", epochs: int = 20, readout_epochs: int = 20, out=None,
                   data_dir: str | None = None, validation: float = 0.1,
                   batch_size: int = 100, lr: float | None = None, lr_decay: float = 1.0,
+                  lr_schedule: str = "exponential",
                   tau_theta: float | None = None, p: float | None = None,
                   k: int | None = None, delta: float | None = None,
                   readout_lr: float = 0.01, readout_momentum: float = 0.9,
                   readout_batch_size: int = 100, readout_lr_decay: float = 0.9,
-                  feature_power: float = 1.0, seed: int = 0,
+                  feature_power: float = 1.0, feature_inhibition: float | None = None,
+                  seed: int = 0,
                   show_progress: bool = True) -> RunDir:
     """Learn ``hidden`` features with a Hebbian ``rule`` for ``epochs`` epochs, then train
     the readouts for ``readout_epochs`` epochs; write a run folder and return it.
 
     ``lr`` defaults to the rule's own default; ``tau_theta`` (BCM) and ``p``, ``k``,
-    ``delta`` (KHU) to the values of ``kernels.hebbian``.
+    ``delta`` (KHU) to the values of ``kernels.hebbian``. The rate of epoch e is
+    lr * lr_decay^e, times (1 - e / epochs) when ``lr_schedule`` is ``"linear"``.
     """
     check_count("epochs", epochs, 0)
     check_count("readout_epochs", readout_epochs, 1)
@@ -168,11 +165,15 @@ def train_hebbian(rule: str = "khu", dataset: str = "digits", hidden: int = 100,
     if not 0 <= validation < 1:
         raise ValueError(f"validation must be in [0, 1), got {validation!r}.")
     require_backend(backend, HEBBIAN_BACKENDS)
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                         f"got {lr_schedule!r}.")
     params = _rule_params(rule, lr, tau_theta, p, k, delta)
     readout = ReadoutConfig(readout_lr, readout_momentum, readout_batch_size,
-                            readout_lr_decay, feature_power)
+                            readout_lr_decay, feature_power, feature_inhibition)
     data = prepare_splits(dataset, data_dir, validation, seed)
-    config = HebbianConfig(params, data.x_train.shape[1], hidden, batch_size, lr_decay, seed)
+    config = HebbianConfig(params, data.x_train.shape[1], hidden, batch_size, lr_decay, seed,
+                           epochs if lr_schedule == "linear" else 0)
     if n_train_batches(len(data.x_train), batch_size) == 0:
         raise ValueError(f"batch_size must be at most the {len(data.x_train)} training "
                          f"samples, got {batch_size}.")
@@ -198,14 +199,14 @@ def evaluate_checkpoint(run: RunDir, backend: str | None = None) -> dict:
                          "at least one readout epoch (dynaxx train hebbian --resume).")
     config = HebbianConfig.from_dict(info["config"])
     readout = ReadoutConfig(**info["readout"])
-    data = _run_data(info, config)
+    data = run_splits(info, config.seed, config.n_in, None)
     state = HebbianState.from_arrays(checkpoint[1])
     eval_only = Splits(data.x_train[:0], data.y_train[:0], data.x_val, data.y_val,
                        data.x_test, data.y_test, data.n_classes, data.image_shape)
     metrics = {"epoch": checkpoint[0], "backend": backend or info["backend"]}
-    for name in FEATURE_SETS:
-        features = FeatureSplits.of(feature_map(name, config, state, readout.feature_power),
-                                    data)
+    for name in readout.feature_sets:
+        features = FeatureSplits.of(feature_map(name, config, state, readout.feature_power,
+                                                readout.inhibition), data)
         runner = ReadoutRunner(readout, config, state, eval_only, info["hebbian_epochs"],
                                checkpoint[1], {name: features})
         prefix = "" if name == "hebbian" else f"{name}_"

@@ -77,8 +77,7 @@ class PyHebbianSynapseModelFloat(_LearnsAtPeriodEnd):
 
     def run_lrn(self):
         _, epoch, _ = self.cycle.locate(self.time_step)
-        params = self.config.params
-        lr = hb.epoch_lr(params.lr, epoch, self.config.lr_decay)
+        params, lr = self.config.params, self.config.epoch_lr(epoch)
         self.weights = hb.updated_weights(params, self.weights, self.x, self.a_buff,
                                           self.post, self.theta, lr)
 

@@ -23,7 +23,8 @@ def _x_train():
 def test_lava_and_numpy_agree_on_weights_thresholds_and_winners(params):
     from dynaxx_neuro.networks.hebbian_lava import HebbianLavaLearner
     x = _x_train()
-    config = HebbianConfig(params, n_in=64, n_hidden=12, batch_size=8, lr_decay=0.8, seed=2)
+    config = HebbianConfig(params, n_in=64, n_hidden=12, batch_size=8, lr_decay=0.8, seed=2,
+                           lr_linear_epochs=3)  # both parts of the rate schedule
     initial = HebbianState.initial(config)
     numpy_learner = HebbianNumpyLearner(config, x, initial)
     lava_learner = HebbianLavaLearner(config, x, initial, 0)

@@ -159,3 +159,22 @@ def test_bad_parameters_are_one_sentence_naming_the_argument(rule, values, words
         hb.rule_params(rule, **values)
     message = str(error.value)
     assert words in message and message.count(". ") == 0 and message.endswith(".")
+
+
+def test_epoch_rate_is_exponential_times_krotov_hopfields_linear_fall():
+    assert hb.epoch_lr(0.04, 3, 0.5) == pytest.approx(0.04 * 0.5 ** 3)
+    # eps0 (1 - e / N_ep) in Krotov & Hopfield's code, here with N = 4
+    assert [hb.epoch_lr(0.04, e, 1.0, 4) for e in range(4)] == pytest.approx(
+        [0.04, 0.03, 0.02, 0.01])
+    assert hb.epoch_lr(0.04, 1, 0.5, 4) == pytest.approx(0.04 * 0.5 * 0.75)
+    with pytest.raises(ValueError, match=r"epoch must be in \[0, 4\)"):
+        hb.epoch_lr(0.04, 4, 1.0, 4)  # the rate would be 0
+
+
+def test_lateral_inhibition_keeps_only_units_well_above_the_layer_mean():
+    w = np.eye(4)
+    x = np.array([[1.0, 2.0, 3.0, 6.0]])  # h = x: mean 3, population std sqrt(3.5)
+    np.testing.assert_allclose(hb.relu_features(w, x, 1.0), x)
+    np.testing.assert_allclose(hb.relu_features(w, x, 1.0, 0.0), [[0.0, 0.0, 0.0, 3.0]])
+    np.testing.assert_allclose(hb.relu_features(w, x, 2.0, 0.5),
+                               [[0.0, 0.0, 0.0, (3.0 - 0.5 * math.sqrt(3.5)) ** 2]])

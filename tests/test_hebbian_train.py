@@ -55,7 +55,8 @@ def _interrupt_after(run: RunDir, epoch: int, copy: Path) -> RunDir:
 @pytest.mark.parametrize("stopped_after", [0, 3], ids=["in-hebbian-stage", "in-readout"])
 def test_resume_gives_the_uninterrupted_run(tmp_path, stopped_after):
     whole = train_hebbian(rule="bcm", hidden=16, backend="numpy", epochs=3, readout_epochs=2,
-                          batch_size=50, out=tmp_path / "whole", show_progress=False)
+                          batch_size=50, lr_schedule="linear", out=tmp_path / "whole",
+                          show_progress=False)
     part = _interrupt_after(whole, stopped_after, tmp_path / "part")
     resume(part.path, show_progress=False)
     expected, got = whole.last_checkpoint(), part.last_checkpoint()
@@ -92,6 +93,7 @@ def test_train_eval_and_resume_from_the_command_line(tmp_path):
                       *SMALL])
     assert result.exit_code == 0, result.output
     assert "random_test_accuracy" in result.output
+    assert "random_relu_test_accuracy" not in result.output  # ReLU already: no second set
     result = _invoke(["eval", str(out)])
     assert result.exit_code == 0 and '"pixels_test_accuracy"' in result.output
     result = _invoke(["train", "hebbian", "--resume", str(out), "--readout-epochs", "3",
@@ -109,10 +111,12 @@ def test_train_eval_and_resume_from_the_command_line(tmp_path):
     (["--delta", "2"], "delta must be a number in [0, 1]"),
     (["--lr", "-0.1"], "lr must be a finite number > 0"),
     (["--lr-decay", "0"], "lr_decay must be in (0, 1]"),
+    (["--lr-schedule", "cosine"], "lr_schedule must be one of exponential, linear"),
     (["--rule", "bcm", "--tau-theta", "0.2"], "tau_theta must be"),
     (["--rule", "oja", "--delta", "0.3"], "delta applies only to rule 'khu'"),
     (["--readout-lr", "0"], "readout lr must be a finite number > 0"),
     (["--feature-power", "0.5"], "readout feature_power must be"),
+    (["--feature-inhibition", "-1"], "readout inhibition must be None or a finite number >= 0"),
     (["--hidden", "0"], "hidden must be an integer >= 1"),
     (["--batch-size", "5000"], "batch_size must be at most"),
     (["--backend", "gpu"], "backend must be one of lava, numpy"),
@@ -176,3 +180,15 @@ def test_feature_sets_are_standardised_and_the_random_ones_have_the_learned_widt
     np.testing.assert_array_equal(random_a, random_b)  # fixed by the seed
     learned = FeatureSplits.of(feature_map("hebbian", config, state, 1.0), data).train
     assert not np.allclose(learned, random_a)
+
+
+def test_an_activation_other_than_relu_adds_the_plain_random_relu_baseline(tmp_path):
+    run = train_hebbian(rule="khu", hidden=20, backend="numpy", epochs=1, readout_epochs=1,
+                        batch_size=50, feature_power=2.0, feature_inhibition=0.5,
+                        out=tmp_path / "run", show_progress=False)
+    assert set(run.read_table("baselines")["features"]) == {"pixels", "random", "random_relu"}
+    final = run.info()["final_metrics"]
+    assert final["random_relu_test_accuracy"] != final["random_test_accuracy"]
+    metrics = evaluate_run(run.path)
+    for key in ("test_accuracy", "random_test_accuracy", "random_relu_test_accuracy"):
+        assert metrics[key] == pytest.approx(final[key], abs=1e-12), key

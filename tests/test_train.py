@@ -108,5 +108,7 @@ def test_a_run_whose_data_does_not_fit_its_network_is_refused():
     info = {"dataset": "digits", "validation": 0.1}
     assert train.run_splits(info, 0, 64, 10).x_train.shape[1] == 64
     with pytest.raises(ValueError, match="has 64 features and 10 classes but the network "
-                                         "expects 784 and 10"):
+                                         "expects 784 features and 10 classes"):
         train.run_splits(info, 0, 784, 10)
+    with pytest.raises(ValueError, match="expects 784 features.$"):
+        train.run_splits(info, 0, 784, None)

@@ -256,13 +256,33 @@ def initial_weights(params: HebbianParams, n_post: int, n_pre: int,
     return rng.standard_normal((n_post, n_pre)) / math.sqrt(n_pre)
 
 
-def epoch_lr(lr: float, epoch: int, decay: float) -> float:
-    """Learning rate of an epoch under exponential decay: lr * decay^epoch."""
-    return lr * decay ** epoch
+def epoch_lr(lr: float, epoch: int, decay: float, linear_epochs: int = 0) -> float:
+    """Learning rate of an epoch: exponential decay, times Krotov & Hopfield's linear fall
+    when ``linear_epochs`` = N > 0 (their eps0 (1 - epoch / N_ep))::
+
+        lr_e = lr * decay^e * (1 - e / N)        (the last factor only when N > 0)
+
+    With N > 0 the epoch must be below N, so every rate is > 0."""
+    if not linear_epochs:
+        return lr * decay ** epoch
+    _require(0 <= epoch < linear_epochs,
+             f"epoch must be in [0, {linear_epochs}) under a linear fall over "
+             f"{linear_epochs} epochs, got {epoch!r}.")
+    return lr * decay ** epoch * (1.0 - epoch / linear_epochs)
 
 
-def relu_features(w: np.ndarray, x: np.ndarray, power: float) -> np.ndarray:
-    """Rectified-power features max(W x, 0)^power (Krotov & Hopfield's hidden layer
-    f(W x) with f(h) = h^n for h > 0); (B, n_pre) -> (B, n_post)."""
-    h = np.maximum(x @ w.T, 0.0)  # (B, n_pre) x (n_pre, n_post)
+def relu_features(w: np.ndarray, x: np.ndarray, power: float,
+                  inhibition: float | None = None) -> np.ndarray:
+    """Rectified-power features of h = W x; (B, n_pre) -> (B, n_post)::
+
+        inhibition None:  f = max(h, 0)^n      (Krotov & Hopfield's f(h) = h^n for h > 0)
+        inhibition c:     f = max(h - mean_u(h) - c std_u(h), 0)^n
+
+    where mean_u and std_u run over the units of one sample: lateral inhibition that
+    leaves only the units well above the layer's mean active (c = 0 is the "triangle"
+    encoding of Coates, Lee & Ng 2011)."""
+    h = x @ w.T  # (B, n_pre) x (n_pre, n_post)
+    if inhibition is not None:
+        h = h - h.mean(axis=1, keepdims=True) - inhibition * h.std(axis=1, keepdims=True)
+    h = np.maximum(h, 0.0)
     return h if power == 1.0 else h ** power

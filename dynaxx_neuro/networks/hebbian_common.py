@@ -20,7 +20,10 @@ from dynaxx_neuro.kernels import hebbian as hb
 class HebbianConfig:
     """A plastic layer of ``n_hidden`` units on ``n_in`` inputs learning by ``params`` (the
     rule's dataclass) in batches of ``batch_size``; the rate decays by ``lr_decay`` per
-    epoch; ``seed`` fixes the initial weights and the order of the samples."""
+    epoch and, when ``lr_linear_epochs`` = N > 0, also falls linearly over N epochs
+    (Krotov & Hopfield's schedule): lr_e = lr * lr_decay^e * (1 - e / N)
+    (``kernels.hebbian.epoch_lr``); ``seed`` fixes the initial weights and the order of
+    the samples."""
 
     params: hb.HebbianParams
     n_in: int
@@ -28,6 +31,7 @@ class HebbianConfig:
     batch_size: int = 100
     lr_decay: float = 1.0
     seed: int = 0
+    lr_linear_epochs: int = 0
 
     def __post_init__(self):
         for name in ("n_in", "n_hidden", "batch_size"):
@@ -36,6 +40,11 @@ class HebbianConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}.")
+        if (isinstance(self.lr_linear_epochs, bool)
+                or not isinstance(self.lr_linear_epochs, (int, np.integer))
+                or self.lr_linear_epochs < 0):
+            raise ValueError(f"lr_linear_epochs must be an integer >= 0 (0: no linear fall), "
+                             f"got {self.lr_linear_epochs!r}.")
         if isinstance(self.params, hb.KHUParams) and self.params.k > self.n_hidden:
             raise ValueError(f"k must be at most the number of hidden units ({self.n_hidden}), "
                              f"got {self.params.k}.")
@@ -44,18 +53,23 @@ class HebbianConfig:
     def rule(self) -> str:
         return self.params.name
 
+    def epoch_lr(self, epoch: int) -> float:
+        """The learning rate of ``epoch``, the one both back ends use."""
+        return hb.epoch_lr(self.params.lr, epoch, self.lr_decay, self.lr_linear_epochs)
+
     def to_dict(self) -> dict:
         """The run.json form: the rule's name and parameters, and the other fields."""
         return {"rule": self.rule, "params": dataclasses.asdict(self.params),
                 "n_in": self.n_in, "n_hidden": self.n_hidden, "batch_size": self.batch_size,
-                "lr_decay": self.lr_decay, "seed": self.seed}
+                "lr_decay": self.lr_decay, "seed": self.seed,
+                "lr_linear_epochs": self.lr_linear_epochs}
 
     @classmethod
     def from_dict(cls, values: dict) -> "HebbianConfig":
         return cls(params=hb.rule_params(values["rule"], **values["params"]),
                    n_in=values["n_in"], n_hidden=values["n_hidden"],
                    batch_size=values["batch_size"], lr_decay=values["lr_decay"],
-                   seed=values["seed"])
+                   seed=values["seed"], lr_linear_epochs=values.get("lr_linear_epochs", 0))
 
 
 @dataclass

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
-from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.hebbian_common import (PERIOD_STEPS, HebbianConfig, HebbianCycle,
                                                   HebbianState, epoch_summary, norm_order)
+from dynaxx_neuro.networks.lava_graph import LavaGraph
 
 # Training periods run between two progress updates.
 PROGRESS_PERIODS = 50
@@ -34,7 +34,6 @@ class HebbianLavaLearner:
     def __init__(self, config: HebbianConfig, x_train: np.ndarray, state: HebbianState,
                  start_epoch: int):
         prepare_lava_import()
-        from lava.magma.core.run_configs import Loihi2SimCfg
         from dynaxx_neuro.processes.hebbian import HebbianLayer, HebbianSource, HebbianSynapse
 
         self.config, self.state = config, state
@@ -48,18 +47,7 @@ class HebbianLavaLearner:
         self.synapse.a_out.connect(self.layer.a_in)
         self.layer.s_out.connect(self.synapse.post_in)
         self.layer.theta_out.connect(self.synapse.theta_in)
-        models = float_model_map()
-        # Lava 0.10.0's compiler looks this map up by Process instance, not class.
-        self.run_cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map={
-            process: models[type(process)]
-            for process in (self.source, self.synapse, self.layer)})
-        self._started = False
-
-    def _run(self, periods: int) -> None:
-        from lava.magma.core.run_conditions import RunSteps
-        self.source.run(condition=RunSteps(num_steps=periods * PERIOD_STEPS),
-                        run_cfg=self.run_cfg)
-        self._started = True
+        self.graph = LavaGraph([self.source, self.synapse, self.layer], float_model_map())
 
     def run_epoch(self, epoch: int, progress=None) -> dict[str, list] | None:
         """One epoch on the graph; returns its ``hebbian`` table row, or None when the
@@ -70,7 +58,7 @@ class HebbianLavaLearner:
         done = 0
         while done < self.cycle.periods:
             chunk = min(PROGRESS_PERIODS, self.cycle.periods - done)
-            self._run(chunk)
+            self.graph.run(chunk * PERIOD_STEPS)
             done += chunk
             if progress is not None:
                 progress(chunk)
@@ -80,7 +68,7 @@ class HebbianLavaLearner:
         if not self.state.is_finite():
             return None
         config = self.config
-        lr = hb.epoch_lr(config.params.lr, epoch, config.lr_decay)
+        lr = config.epoch_lr(epoch)
         return epoch_summary(epoch, lr, before, self.state, self.layer.winners.get(),
                              norm_order(config))
 
@@ -90,6 +78,4 @@ class HebbianLavaLearner:
 
     def close(self) -> None:
         """Stop the Lava runtime (its OS processes)."""
-        if self._started:
-            self.source.stop()
-            self._started = False
+        self.graph.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.hebbian_common import (HebbianConfig, HebbianState, epoch_plan,
                                                   epoch_summary, learn_batch, norm_order)
 
@@ -24,7 +23,7 @@ class HebbianNumpyLearner:
         """One epoch of unsupervised learning; returns its ``hebbian`` table row, or None
         when the weights stopped being finite (the state before the epoch is kept)."""
         config = self.config
-        lr = hb.epoch_lr(config.params.lr, epoch, config.lr_decay)
+        lr = config.epoch_lr(epoch)
         state = self.state
         winners = np.zeros(config.n_hidden, dtype=np.int64)
         index = epoch_plan(config, len(self.x_train), epoch)

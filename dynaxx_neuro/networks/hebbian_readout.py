@@ -1,17 +1,21 @@
 """The supervised part of a Hebbian run: linear readouts trained on fixed features.
 
-After the unsupervised stage, three readouts of the same kind train side by side on three
-feature sets of the same data (the issue's baselines, trained in the same run):
+After the unsupervised stage, readouts of the same kind train side by side on feature sets
+of the same data (the issue's baselines, trained in the same run):
 
 - ``hebbian``: the learned layer, f(W x): W x for Oja (its linear activity) and the
-  rectified power max(W x, 0)^n for BCM and KHU (Krotov & Hopfield's hidden layer);
+  rectified power f = max(W x, 0)^n for BCM and KHU (Krotov & Hopfield's hidden layer),
+  optionally with lateral inhibition (``kernels.hebbian.relu_features``);
 - ``pixels``: the raw pixels x;
-- ``random``: max(R x, 0)^n with R ~ N(0, 1) of the learned layer's shape, so random
-  ReLU features of the same width and the same activation.
+- ``random``: f(R x) with R ~ N(0, 1) of the learned layer's shape, so random features of
+  the same width and the same activation;
+- ``random_relu``: max(R x, 0), plain random ReLU features, only when the activation is not
+  already that (power n != 1 or inhibition), so the learned features always face both.
 
 Each feature is standardised with the mean and standard deviation of the training split,
 then a softmax regression (``baseline.MLPTrainer`` with no hidden layer: minibatch SGD with
-momentum on the cross-entropy) learns the labels. The learned features must beat both.
+momentum on the cross-entropy) learns the labels. The learned features must beat every
+baseline.
 """
 
 from __future__ import annotations
@@ -28,21 +32,22 @@ from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState
 from dynaxx_neuro.networks.result import EpochResult
 
 FEATURE_SETS = ("hebbian", "pixels", "random")
-BASELINES = FEATURE_SETS[1:]
 _CHUNK = 4096  # rows per feature computation, to bound temporaries
 
 
 @dataclass(frozen=True)
 class ReadoutConfig:
     """Readout settings: SGD rate ``lr`` > 0, ``momentum`` in [0, 1), ``batch_size`` >= 1,
-    per-epoch rate decay ``lr_decay`` in (0, 1], and the activation power
-    ``feature_power`` >= 1 of the rectified features (1 = ReLU)."""
+    per-epoch rate decay ``lr_decay`` in (0, 1], the activation power ``feature_power``
+    >= 1 of the rectified features (1 = ReLU) and their lateral ``inhibition`` c >= 0
+    (None: none), f = max(h - mean_u(h) - c std_u(h), 0)^n."""
 
     lr: float = 0.01
     momentum: float = 0.9
     batch_size: int = 100
     lr_decay: float = 0.9
     feature_power: float = 1.0
+    inhibition: float | None = None
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -63,6 +68,15 @@ class ReadoutConfig:
             bad("lr_decay", "a number in (0, 1]")
         if not (real(self.feature_power) and self.feature_power >= 1):
             bad("feature_power", "a finite number >= 1")
+        if not (self.inhibition is None or (real(self.inhibition) and self.inhibition >= 0)):
+            bad("inhibition", "None or a finite number >= 0")
+
+    @property
+    def feature_sets(self) -> tuple[str, ...]:
+        """The feature sets a run trains readouts on (``random_relu`` only when the
+        activation is not plain ReLU)."""
+        plain = self.feature_power == 1.0 and self.inhibition is None
+        return FEATURE_SETS if plain else FEATURE_SETS + ("random_relu",)
 
 
 def random_weights(config: HebbianConfig) -> np.ndarray:
@@ -76,16 +90,20 @@ def _map(x: np.ndarray, features) -> np.ndarray:
                           or [features(x[:0])])
 
 
-def feature_map(name: str, config: HebbianConfig, state: HebbianState, power: float):
+def feature_map(name: str, config: HebbianConfig, state: HebbianState, power: float,
+                inhibition: float | None = None):
     """The function x (N, n_in) -> features (N, n_features) of a feature set."""
     if name == "pixels":
         return lambda x: x
+    if name == "random_relu":
+        r = random_weights(config)
+        return lambda x: hb.relu_features(r, x, 1.0)
     if name == "random":
         r = random_weights(config)
-        return lambda x: hb.relu_features(r, x, power)
+        return lambda x: hb.relu_features(r, x, power, inhibition)
     if isinstance(config.params, hb.OjaParams):
         return lambda x: x @ state.weights.T  # (N, n_in) x (n_in, n_hidden)
-    return lambda x: hb.relu_features(state.weights, x, power)
+    return lambda x: hb.relu_features(state.weights, x, power, inhibition)
 
 
 @dataclass
@@ -121,8 +139,9 @@ class ReadoutRunner:
                  feature_sets: dict[str, FeatureSplits] | None = None):
         self.config, self.state, self.data, self.first_epoch = config, state, data, first_epoch
         self.features = feature_sets or {
-            name: FeatureSplits.of(feature_map(name, hebbian, state, config.feature_power), data)
-            for name in FEATURE_SETS}
+            name: FeatureSplits.of(feature_map(name, hebbian, state, config.feature_power,
+                                               config.inhibition), data)
+            for name in config.feature_sets}
         self.trainers = {}
         for name, features in self.features.items():
             trainer = MLPTrainer(MLPConfig(
@@ -144,7 +163,7 @@ class ReadoutRunner:
 
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """One readout epoch of every feature set; the ``hebbian`` readout is the result,
-        the two baselines go to the ``baselines`` table."""
+        the baselines go to the ``baselines`` table."""
         data, results = self.data, {}
         for name, features in self.features.items():
             accuracy, loss = self.trainers[name].train_epoch(features.train, data.y_train,
@@ -156,7 +175,7 @@ class ReadoutRunner:
             results[name] = (accuracy, loss, self.evaluate(name, features.val, data.y_val),
                              self.evaluate(name, features.test, data.y_test))
         baselines = {"epoch": [], "features": [], "split": [], "accuracy": [], "loss": []}
-        for name in BASELINES:
+        for name in [name for name in results if name != "hebbian"]:
             accuracy, loss, (val_pred, val_loss), (test_pred, test_loss) = results[name]
             rows = [("train", accuracy, loss)]
             for split, pred, labels, split_loss in (("val", val_pred, data.y_val, val_loss),
