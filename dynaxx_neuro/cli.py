@@ -235,8 +235,8 @@ _LIF, _SHOWN, _RULE = AdaptiveLIF(), DEFAULT_PRESENTATION, STDPRule()
 @click.option("--t-rest-eval", default=_SHOWN.t_rest_eval, show_default=True, type=int,
               help="Silent steps after each sample when labelling and evaluating.")
 @click.option("--input-rate", default=_SHOWN.input_rate, show_default=True, type=float,
-              help="Input spikes per step expected from a whole image (digits: 4, "
-              "28x28 Fashion-MNIST: about 40).")
+              help="Input spikes per step expected from a whole image (digits: 4; "
+              "Fashion-MNIST: 8, with --w-sum 50).")
 @click.option("--a-plus", default=_RULE.a_plus, show_default=True, type=float,
               help="Potentiation rate.")
 @click.option("--a-minus", default=_RULE.a_minus, show_default=True, type=float,
