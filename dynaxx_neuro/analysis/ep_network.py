@@ -75,7 +75,8 @@ class EPNetwork:
         recorded = [np.concatenate(states, axis=1)]
         for k in range(schedule.t_free + schedule.t_nudge):
             beta_k = beta if k >= schedule.t_free else 0.0
-            drives = layer_drives(self.params, backward, input_drive, states)
+            drives = layer_drives(self.params, backward, input_drive,
+                                  [ep.rho(s) for s in states])
             states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
                       for l, (s, d, b) in enumerate(zip(states, drives, self.params.biases))]
             recorded.append(np.concatenate(states, axis=1))

@@ -55,14 +55,13 @@ class PeriodTrace:
 
 
 def layer_drives(params: EPParameters, backward: BackwardCopies, input_drive: np.ndarray,
-                 states: list[np.ndarray]) -> list[np.ndarray]:
-    """Total drive of every layer from the previous step: from below (W_l) plus from above
-    (the backward copy of W_{l+1}^T).
+                 rates: list[np.ndarray]) -> list[np.ndarray]:
+    """Total drive of every layer from the rates rho(s) the layers sent in the previous
+    step: from below (W_l) plus from above (the backward copy of W_{l+1}^T).
 
     ``input_drive`` is W_0 x: the input is clamped and W_0 changes only when learning, so
     it is computed once per period (the Lava synapse recomputes the same product each step).
     """
-    rates = [ep.rho(s) for s in states]
     out = []
     for l in range(len(params.weights)):
         total = input_drive if l == 0 else ep.drive(params.weights[l], rates[l - 1])
@@ -80,7 +79,9 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
     schedule, eps = config.schedule, config.dynamics.eps
     backward = backward or BackwardCopies.of(params)
     states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
+    rates = [ep.rho(s) for s in states]  # what every layer sends; rho(s) of the last step
     phases: dict[int, list[np.ndarray]] = {}
+    phase_rates: dict[int, list[np.ndarray]] = {}
     input_drive = ep.drive(params.weights[0], x)
     energies = np.zeros((3, schedule.period, x.shape[0])) if record else None
     events = np.zeros(len(config.sizes), dtype=np.int64)
@@ -93,20 +94,21 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
             states = [s.copy() for s in phases[schedule.free_end]]
         else:
             beta_k = schedule.phase_beta(k, beta)
-            drives = layer_drives(params, backward, input_drive, states)
+            drives = layer_drives(params, backward, input_drive, rates)
             last = len(states) - 1
             states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
                       for l, (s, d, b) in enumerate(zip(states, drives, params.biases))]
-        events[1:] += [sent_events(ep.rho(s)) for s in states]
+        rates = [ep.rho(s) for s in states]
+        events[1:] += [sent_events(r) for r in rates]
         if k in (schedule.free_end, schedule.nudged_end, schedule.period - 1):
-            phases[k] = [s.copy() for s in states]
+            phases[k], phase_rates[k] = [s.copy() for s in states], rates
         if record:
             e = ep.network_energy(states, x, params.weights, params.biases)
             c = ep.cost(states[-1], target)
             energies[:, k] = e, c, e + schedule.phase_beta(k, beta) * c
-    rates = {k: [ep.rho(s) for s in v] for k, v in phases.items()}
-    trace = PeriodTrace(rates[schedule.free_end], rates[schedule.nudged_end],
-                        rates[schedule.period - 1] if schedule.symmetric else None, events)
+    trace = PeriodTrace(phase_rates[schedule.free_end], phase_rates[schedule.nudged_end],
+                        phase_rates[schedule.period - 1] if schedule.symmetric else None,
+                        events)
     if record:
         trace.energy, trace.cost, trace.total = energies
     return trace
@@ -118,7 +120,7 @@ def free_phase(params: EPParameters, backward: BackwardCopies, x: np.ndarray,
     states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
     input_drive = ep.drive(params.weights[0], x)
     for _ in range(config.schedule.t_free):
-        drives = layer_drives(params, backward, input_drive, states)
+        drives = layer_drives(params, backward, input_drive, [ep.rho(s) for s in states])
         states = [ep.settle_step(s, d, b, config.dynamics.eps)
                   for s, d, b in zip(states, drives, params.biases)]
     return ep.rho(states[-1])
