@@ -53,7 +53,8 @@ def make_learner(backend: str, config: HebbianConfig, data: Splits, state: Hebbi
 
 def _learn_features(learner, run: RunDir, first_epoch: int, epochs: int, n_batches: int,
                     batch_size: int, show_progress: bool) -> HebbianState:
-    """Stage 1: unsupervised epochs, each writing its ``hebbian`` row and a checkpoint."""
+    """Stage 1: unsupervised epochs, each writing its ``hebbian`` row, its graded-spike
+    counts and operation counters (``spikes``, ``ops``) and a checkpoint."""
     for epoch in range(first_epoch, epochs):
         bar = tqdm(total=n_batches, desc=f"hebbian epoch {epoch + 1}/{epochs}", unit="batch",
                    disable=None if show_progress else True, leave=False, mininterval=0.5)
@@ -70,6 +71,8 @@ def _learn_features(learner, run: RunDir, first_epoch: int, epochs: int, n_batch
         row.update(time_s=[seconds], samples_per_s=[n_batches * batch_size / seconds],
                    peak_rss_mb=[peak_rss_mb()])
         run.write_table("hebbian", epoch, row)
+        for table, columns in learner.activity.tables(epoch).items():
+            run.write_table(table, epoch, columns)
         run.save_checkpoint(epoch, learner.parameters().to_arrays())
         if show_progress:
             tqdm.write(f"hebbian epoch {epoch + 1}/{epochs}  weight change "

@@ -14,6 +14,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from dynaxx_neuro.kernels import hebbian as hb
+from dynaxx_neuro.networks.activity import sent_events
 from dynaxx_neuro.networks.hebbian_common import PERIOD_STEPS, epoch_plan
 from dynaxx_neuro.processes.hebbian import HebbianLayer, HebbianSource, HebbianSynapse
 
@@ -34,6 +35,7 @@ class PyHebbianSourceModelFloat(PyLoihiProcessModel):
     """Sends the batch of the current period on both steps of the period."""
 
     x_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    events: np.ndarray = LavaPyType(np.ndarray, int)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -48,7 +50,10 @@ class PyHebbianSourceModelFloat(PyLoihiProcessModel):
                 self.plan = epoch_plan(self.config, len(self.x_train), epoch)
                 self.plan_epoch = epoch
             self.batch = self.x_train[self.plan[batch]]
+            if batch == 0:
+                self.events[:] = 0
         self.x_out.send(self.batch)
+        self.events += sent_events(self.batch)
 
 
 @implements(proc=HebbianSynapse, protocol=LoihiProtocol)
@@ -93,6 +98,7 @@ class PyHebbianLayerModelFloat(_LearnsAtPeriodEnd):
     theta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     theta: np.ndarray = LavaPyType(np.ndarray, float)
     winners: np.ndarray = LavaPyType(np.ndarray, int)
+    events: np.ndarray = LavaPyType(np.ndarray, int)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -109,6 +115,8 @@ class PyHebbianLayerModelFloat(_LearnsAtPeriodEnd):
         self.activity = hb.layer_activity(self.config.params, drive)
         if batch == 0:
             self.winners[:] = 0
+            self.events[:] = 0
+        self.events += sent_events(self.activity)
         self.winners += np.bincount(self.activity.argmax(axis=1),
                                     minlength=self.config.n_hidden)
         self.s_out.send(self.activity)

@@ -26,11 +26,13 @@ from lava.magma.core.process.variable import Var
 
 class HebbianSource(AbstractProcess):
     """Streams the training batch x (B, n_in) of each period, in the order of
-    ``epoch_plan`` (shuffled by seed and epoch)."""
+    ``epoch_plan`` (shuffled by seed and epoch), on both steps of the period. ``events``
+    counts the graded spikes (non-zero inputs) it sent in the current epoch."""
 
     def __init__(self, *, config, cycle, x_train, **kwargs):
         super().__init__(config=config, cycle=cycle, x_train=x_train, **kwargs)
         self.x_out = OutPort(shape=(config.batch_size, config.n_in))
+        self.events = Var(shape=(1,), init=0)
 
 
 class HebbianSynapse(AbstractProcess):
@@ -59,7 +61,8 @@ class HebbianLayer(AbstractProcess):
     ``theta_out``; theta follows the running mean of y^2 in the learning phase.
 
     ``winners`` (n_hidden,) counts, per epoch, the samples in which each unit was the most
-    active (reset at an epoch's first batch).
+    active, and ``events`` the graded spikes (non-zero activities) it sent (both reset at
+    an epoch's first batch).
     """
 
     def __init__(self, *, config, cycle, theta, **kwargs):
@@ -70,3 +73,4 @@ class HebbianLayer(AbstractProcess):
         self.theta_out = OutPort(shape=(n,))
         self.theta = Var(shape=(n,), init=theta)
         self.winners = Var(shape=(n,), init=0)
+        self.events = Var(shape=(1,), init=0)

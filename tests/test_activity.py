@@ -1,14 +1,17 @@
 """Graded-spike counts and operation counters of the rate networks
-(``ep_common.ep_activity``, ``ff_common.ff_activity``)."""
+(``ep_common.ep_activity``, ``ff_common.ff_activity``, ``hebbian_common.hebbian_activity``)."""
 
 import numpy as np
 
 from dynaxx_neuro.kernels import ep, ff
+from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters, ep_activity
 from dynaxx_neuro.networks.ep_numpy import settle_period
 from dynaxx_neuro.networks.ff_common import (FFConfig, FFParameters, ff_activity,
                                              neutral_input, pass_input)
 from dynaxx_neuro.networks.ff_numpy import train_period
+from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState
+from dynaxx_neuro.networks.hebbian_numpy import HebbianNumpyLearner
 
 
 def test_counters_follow_the_layer_sizes_and_events():
@@ -72,3 +75,18 @@ def test_an_ff_training_period_counts_what_its_passes_send():
     known = np.count_nonzero(neutral_input(config, x)) + np.count_nonzero(pass_input(config, x, y))
     assert events[0] == known + np.count_nonzero(x) + len(x)
     assert 0 < events[1] <= 3 * 3 * 4 and 0 <= events[2] <= 3 * 3 * 3
+
+
+def test_a_khu_epoch_sends_two_activities_per_sample_and_learns_on_their_rows():
+    config = HebbianConfig(hb.KHUParams(k=2), n_in=6, n_hidden=5, batch_size=4)
+    x = np.random.default_rng(0).random((12, 6))
+    x[:, 0] = 0.0  # one silent pixel
+    learner = HebbianNumpyLearner(config, x, HebbianState.initial(config))
+    learner.run_epoch(0)
+    tables = learner.activity.tables(0)
+    # Each sample: its top unit (+1) and its k-th unit (-delta) send; the input is sent on
+    # both steps of the period.
+    np.testing.assert_array_equal(tables["spikes"]["events"], [12 * 5 * 2, 12 * 2])
+    assert tables["ops"]["synaptic_ops"][0] == 12 * 5 * 2 * 5
+    assert tables["ops"]["learning_updates"][0] == 12 * 2 * 6
+    assert tables["ops"]["neuron_updates"][0] == 5 * 2 * 12

@@ -34,6 +34,11 @@ def test_lava_and_numpy_agree_on_weights_thresholds_and_winners(params):
             assert got.keys() == expected.keys()
             for name, value in expected.items():
                 np.testing.assert_allclose(got[name], value, rtol=0, atol=1e-9, err_msg=name)
+            # Graded spikes sent and the operation counters built on them: identical.
+            for table, columns in numpy_learner.activity.tables(epoch).items():
+                for name, value in columns.items():
+                    np.testing.assert_array_equal(
+                        lava_learner.activity.tables(epoch)[table][name], value)
         np.testing.assert_allclose(lava_learner.parameters().weights,
                                    numpy_learner.parameters().weights, rtol=0, atol=1e-9)
         np.testing.assert_allclose(lava_learner.parameters().theta,

@@ -1,11 +1,12 @@
-"""Graded-spike counts and operation counters of the rate networks (EP, FF): the ``spikes``
-table in its per-layer form and the ``ops`` table of a training epoch (DESIGN.md, "The run
-directory"; ``analysis.energy_cost`` turns ``ops`` into joules).
+"""Graded-spike counts and operation counters of the rate networks (EP, FF, Hebbian): the
+``spikes`` table in its per-layer form and the ``ops`` table of a training epoch (DESIGN.md,
+"The run directory"; ``analysis.energy_cost`` turns ``ops`` into joules).
 
 A rate neuron on Loihi 2 sends a graded spike only when its output is not zero, so what a
 layer sends in a step is its number of non-zero outputs (:func:`sent_events`), and each
 event costs one synaptic operation per synapse it fans out to. Each network states how its
-events turn into operations (``ep_common.ep_activity``, ``ff_common.ff_activity``).
+events turn into operations (``ep_common.ep_activity``, ``ff_common.ff_activity``,
+``hebbian_common.hebbian_activity``).
 """
 
 from __future__ import annotations

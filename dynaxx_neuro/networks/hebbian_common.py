@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.kernels import hebbian as hb
+from dynaxx_neuro.networks.activity import EpochActivity
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,27 @@ class HebbianCycle:
         period, k = divmod(time_step - 1, PERIOD_STEPS)
         epoch, batch = divmod(period, self.periods)
         return k, epoch + self.start_epoch, batch
+
+
+def hebbian_activity(config: HebbianConfig, events: np.ndarray,
+                     n_samples: int) -> EpochActivity:
+    """The activity of an epoch from ``events`` = (graded spikes of the input, sent on both
+    steps of every period; non-zero activities the layer sent). With n_in inputs, n units,
+    P = PERIOD_STEPS and N samples::
+
+        input:            e_in over n_in * P * N neuron-steps
+        layer:            e_out over n * P * N neuron-steps
+        synaptic_ops    = e_in n             (every input event into every unit)
+        neuron_updates  = n P N
+        learning_updates= e_out n_in         (a unit with zero activity has dW = 0 in all
+                                              three rules: Oja y (...), BCM y (y - theta) x,
+                                              KHU g (...))
+    """
+    sizes = np.array([config.n_in, config.n_hidden])
+    return EpochActivity(("input", "hebbian"), sizes, sizes * PERIOD_STEPS * n_samples,
+                         np.asarray(events), synaptic_ops=int(events[0]) * config.n_hidden,
+                         neuron_updates=config.n_hidden * PERIOD_STEPS * n_samples,
+                         learning_updates=int(events[1]) * config.n_in, samples=n_samples)
 
 
 def learn_batch(config: HebbianConfig, state: HebbianState, x: np.ndarray,

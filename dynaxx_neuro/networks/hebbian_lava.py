@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
+from dynaxx_neuro.networks.activity import EpochActivity
 from dynaxx_neuro.networks.hebbian_common import (PERIOD_STEPS, HebbianConfig, HebbianCycle,
-                                                  HebbianState, epoch_summary, norm_order)
+                                                  HebbianState, epoch_summary, hebbian_activity,
+                                                  norm_order)
 from dynaxx_neuro.networks.lava_graph import LavaGraph
 
 # Training periods run between two progress updates.
@@ -48,6 +50,7 @@ class HebbianLavaLearner:
         self.layer.s_out.connect(self.synapse.post_in)
         self.layer.theta_out.connect(self.synapse.theta_in)
         self.graph = LavaGraph([self.source, self.synapse, self.layer], float_model_map())
+        self.activity: EpochActivity | None = None  # of the last epoch
 
     def run_epoch(self, epoch: int, progress=None) -> dict[str, list] | None:
         """One epoch on the graph; returns its ``hebbian`` table row, or None when the
@@ -68,6 +71,8 @@ class HebbianLavaLearner:
         if not self.state.is_finite():
             return None
         config = self.config
+        events = np.array([int(self.source.events.get()[0]), int(self.layer.events.get()[0])])
+        self.activity = hebbian_activity(config, events, self.cycle.periods * config.batch_size)
         lr = config.epoch_lr(epoch)
         return epoch_summary(epoch, lr, before, self.state, self.layer.winners.get(),
                              norm_order(config))

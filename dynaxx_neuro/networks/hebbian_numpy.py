@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dynaxx_neuro.networks.hebbian_common import (HebbianConfig, HebbianState, epoch_plan,
-                                                  epoch_summary, learn_batch, norm_order)
+from dynaxx_neuro.networks.activity import EpochActivity, sent_events
+from dynaxx_neuro.networks.hebbian_common import (PERIOD_STEPS, HebbianConfig, HebbianState,
+                                                  epoch_plan, epoch_summary, hebbian_activity,
+                                                  learn_batch, norm_order)
 
 
 class HebbianNumpyLearner:
@@ -18,6 +20,7 @@ class HebbianNumpyLearner:
 
     def __init__(self, config: HebbianConfig, x_train: np.ndarray, state: HebbianState):
         self.config, self.x_train, self.state = config, x_train, state
+        self.activity: EpochActivity | None = None  # of the last epoch
 
     def run_epoch(self, epoch: int, progress=None) -> dict[str, list] | None:
         """One epoch of unsupervised learning; returns its ``hebbian`` table row, or None
@@ -26,15 +29,19 @@ class HebbianNumpyLearner:
         lr = config.epoch_lr(epoch)
         state = self.state
         winners = np.zeros(config.n_hidden, dtype=np.int64)
+        events = np.zeros(2, dtype=np.int64)
         index = epoch_plan(config, len(self.x_train), epoch)
         for rows in index:
-            state, activity = learn_batch(config, state, self.x_train[rows], lr)
+            x = self.x_train[rows]
+            state, activity = learn_batch(config, state, x, lr)
             winners += np.bincount(activity.argmax(axis=1), minlength=config.n_hidden)
+            events += (sent_events(x) * PERIOD_STEPS, sent_events(activity))
             if progress is not None:
                 progress(1)
         if not state.is_finite():
             return None
         before, self.state = self.state, state
+        self.activity = hebbian_activity(config, events, len(index) * config.batch_size)
         return epoch_summary(epoch, lr, before, state, winners, norm_order(config))
 
     def parameters(self) -> HebbianState:

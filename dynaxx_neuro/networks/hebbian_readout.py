@@ -149,7 +149,8 @@ class ReadoutRunner:
                 momentum=config.momentum, batch_size=config.batch_size,
                 seed=hebbian.seed, lr_decay=config.lr_decay))
             if checkpoint is not None:
-                trainer.params = [(checkpoint[f"readout_{name}_w"], checkpoint[f"readout_{name}_b"])]
+                trainer.params = [(checkpoint[f"readout_{name}_w"],
+                                   checkpoint[f"readout_{name}_b"])]
                 trainer.velocity = [(checkpoint[f"readout_{name}_vw"],
                                      checkpoint[f"readout_{name}_vb"])]
             self.trainers[name] = trainer
