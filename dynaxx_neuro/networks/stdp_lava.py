@@ -92,7 +92,7 @@ class AdaptiveLIF:
     included.
     """
 
-    n_neurons: int = 100
+    n_neurons: int = 200
     delta_i: float = 1.0
     delta_v: float = 0.05
     delta_r: float = 0.5
