@@ -16,7 +16,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from dynaxx_neuro.kernels import ep
-from dynaxx_neuro.networks.activity import sent_events
+from dynaxx_neuro.networks.activity import count_sent
 from dynaxx_neuro.networks.ep_common import TRAIN, VAL, epoch_plan, padded_batch
 from dynaxx_neuro.processes.ep import EPLayer, EPReadout, EPSource, EPSynapse
 
@@ -37,17 +37,6 @@ class _PeriodClock:
 
     def logged(self, split: str, batch: int) -> bool:
         return split == TRAIN and batch < self.cycle.n_logged
-
-    @staticmethod
-    def count_sent(events: np.ndarray, k: int, split: str, batch: int,
-                   sent: np.ndarray) -> None:
-        """Add the graded spikes of ``sent`` to ``events`` in training periods (zeroed at
-        the first step of an epoch's training)."""
-        if split != TRAIN:
-            return
-        if batch == 0 and k == 0:
-            events[:] = 0
-        events += sent_events(sent)
 
 
 class _PhaseRecorder:
@@ -122,7 +111,8 @@ class PyEPSourceModelFloat(PyLoihiProcessModel):
             self._load_batch(epoch, split, batch)
         x, target, beta = self.batch
         self.x_out.send(x)
-        self.clock.count_sent(self.events, k, split, batch, x)
+        if split == TRAIN:
+            count_sent(self.events, x, batch == 0 and k == 0)
         self.target_out.send(target)
         self.beta_out.send(beta)
 
@@ -175,7 +165,8 @@ class PyEPLayerModelFloat(_LearningPhase):
         rate = ep.rho(self.s)
         self.phases.record(k, rate)
         self.s_out.send(rate)
-        self.clock.count_sent(self.events, k, split, batch, rate)
+        if split == TRAIN:
+            count_sent(self.events, rate, batch == 0 and k == 0)
         if self.clock.logged(split, batch):
             self.energy_log[batch, k] = ep.layer_energy(self.s, self.bias)
             if self.is_output:

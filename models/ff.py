@@ -15,7 +15,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from dynaxx_neuro.kernels import ff
-from dynaxx_neuro.networks.activity import sent_events
+from dynaxx_neuro.networks.activity import count_sent
 from dynaxx_neuro.networks.ep_common import padded_batch
 from dynaxx_neuro.networks.ff_common import (NEGATIVE, NEUTRAL, POSITIVE, TRAIN, VAL,
                                              LayerMonitor, TensorState, dropout_rng,
@@ -28,7 +28,7 @@ _TENSORS = ("w", "b", "mw", "vw", "mb", "vb")
 
 class _CycleModel(PyLoihiProcessModel):
     """Where the current time step falls in the cycle; learning in the learning phase of a
-    training period's last step; the weight Vars as a ``TensorState``."""
+    training period's last step."""
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -43,6 +43,19 @@ class _CycleModel(PyLoihiProcessModel):
         _, split, _, k = self.position()
         return split == TRAIN and k == self.cycle.train_plan.period - 1
 
+
+class _LearnerModel(_CycleModel):
+    """A model that holds weights, biases and their optimiser state (the Vars of
+    ``processes.ff._tensor_vars``), read and written as a ``TensorState``."""
+
+    w: np.ndarray = LavaPyType(np.ndarray, float)
+    b: np.ndarray = LavaPyType(np.ndarray, float)
+    mw: np.ndarray = LavaPyType(np.ndarray, float)
+    vw: np.ndarray = LavaPyType(np.ndarray, float)
+    mb: np.ndarray = LavaPyType(np.ndarray, float)
+    vb: np.ndarray = LavaPyType(np.ndarray, float)
+    step: np.ndarray = LavaPyType(np.ndarray, int)
+
     def tensor_state(self) -> TensorState:
         return TensorState(*(getattr(self, name) for name in _TENSORS), int(self.step[0]))
 
@@ -50,16 +63,6 @@ class _CycleModel(PyLoihiProcessModel):
         for name in _TENSORS:
             setattr(self, name, getattr(state, name))
         self.step[0] = state.step
-
-    @staticmethod
-    def count_sent(events: np.ndarray, split: str, batch: int, j: int, sent: np.ndarray) -> None:
-        """Add the graded spikes of pass ``j`` to ``events`` in training (zeroed at the first
-        pass of an epoch's training)."""
-        if split != TRAIN:
-            return
-        if batch == 0 and j == 0:
-            events[:] = 0
-        events += sent_events(sent)
 
 
 @implements(proc=FFSource, protocol=LoihiProtocol)
@@ -116,7 +119,8 @@ class PyFFSourceModelFloat(_CycleModel):
             x = np.zeros((self.config.batch_size, self.config.n_inputs))
         else:
             x = self._pass(plan.passes[j], goodness, epoch, batch)
-            self.count_sent(self.events, split, batch, j, x)
+            if split == TRAIN:
+                count_sent(self.events, x, batch == 0 and j == 0)
         self.x_out.send(x)
         self.label_out.send(np.eye(self.config.n_classes)[self.y])
 
@@ -124,7 +128,7 @@ class PyFFSourceModelFloat(_CycleModel):
 @implements(proc=FFLayer, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyFFLayerModelFloat(_CycleModel):
+class PyFFLayerModelFloat(_LearnerModel):
     """Computes its activity and goodness in the steps of a pass (sending them one step
     later, like Dense; zeros between passes); keeps its positive and negative passes and
     learns from them."""
@@ -132,13 +136,6 @@ class PyFFLayerModelFloat(_CycleModel):
     x_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     h_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     report_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    w: np.ndarray = LavaPyType(np.ndarray, float)
-    b: np.ndarray = LavaPyType(np.ndarray, float)
-    mw: np.ndarray = LavaPyType(np.ndarray, float)
-    vw: np.ndarray = LavaPyType(np.ndarray, float)
-    mb: np.ndarray = LavaPyType(np.ndarray, float)
-    vb: np.ndarray = LavaPyType(np.ndarray, float)
-    step: np.ndarray = LavaPyType(np.ndarray, int)
     h_buff: np.ndarray = LavaPyType(np.ndarray, float)
     report_buff: np.ndarray = LavaPyType(np.ndarray, float)
     monitor: np.ndarray = LavaPyType(np.ndarray, float)
@@ -174,7 +171,8 @@ class PyFFLayerModelFloat(_CycleModel):
         x_hat = ff.normalize(x, self.config.goodness.norm_eps)
         h = ff.layer_activity(self.w, self.b, x_hat)
         self.h_buff, self.report_buff = h, self._report(h)
-        self.count_sent(self.events, split, batch, j, h)
+        if split == TRAIN:
+            count_sent(self.events, h, batch == 0 and j == 0)
         if split == TRAIN and plan.passes[j] in (POSITIVE, NEGATIVE):
             self.passes[plan.passes[j]] = (x_hat, h, j)
 
@@ -200,19 +198,12 @@ class PyFFLayerModelFloat(_CycleModel):
 @implements(proc=FFReadout, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyFFReadoutModelFloat(_CycleModel):
+class PyFFReadoutModelFloat(_LearnerModel):
     """Collects each layer's report of each pass; scores, learns and sends label goodness."""
 
     report_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     goodness_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    w: np.ndarray = LavaPyType(np.ndarray, float)
-    b: np.ndarray = LavaPyType(np.ndarray, float)
-    mw: np.ndarray = LavaPyType(np.ndarray, float)
-    vw: np.ndarray = LavaPyType(np.ndarray, float)
-    mb: np.ndarray = LavaPyType(np.ndarray, float)
-    vb: np.ndarray = LavaPyType(np.ndarray, float)
-    step: np.ndarray = LavaPyType(np.ndarray, int)
     train_correct: np.ndarray = LavaPyType(np.ndarray, int)
     train_loss: np.ndarray = LavaPyType(np.ndarray, float)
     train_seen: np.ndarray = LavaPyType(np.ndarray, int)

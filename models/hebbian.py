@@ -14,7 +14,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from dynaxx_neuro.kernels import hebbian as hb
-from dynaxx_neuro.networks.activity import sent_events
+from dynaxx_neuro.networks.activity import count_sent
 from dynaxx_neuro.networks.hebbian_common import PERIOD_STEPS, epoch_plan
 from dynaxx_neuro.processes.hebbian import HebbianLayer, HebbianSource, HebbianSynapse
 
@@ -50,10 +50,8 @@ class PyHebbianSourceModelFloat(PyLoihiProcessModel):
                 self.plan = epoch_plan(self.config, len(self.x_train), epoch)
                 self.plan_epoch = epoch
             self.batch = self.x_train[self.plan[batch]]
-            if batch == 0:
-                self.events[:] = 0
         self.x_out.send(self.batch)
-        self.events += sent_events(self.batch)
+        count_sent(self.events, self.batch, batch == 0 and k == 0)
 
 
 @implements(proc=HebbianSynapse, protocol=LoihiProtocol)
@@ -115,8 +113,7 @@ class PyHebbianLayerModelFloat(_LearnsAtPeriodEnd):
         self.activity = hb.layer_activity(self.config.params, drive)
         if batch == 0:
             self.winners[:] = 0
-            self.events[:] = 0
-        self.events += sent_events(self.activity)
+        count_sent(self.events, self.activity, batch == 0)
         self.winners += np.bincount(self.activity.argmax(axis=1),
                                     minlength=self.config.n_hidden)
         self.s_out.send(self.activity)

@@ -21,6 +21,14 @@ def sent_events(values: np.ndarray) -> int:
     return int(np.count_nonzero(values))
 
 
+def count_sent(events: np.ndarray, values: np.ndarray, first_of_epoch: bool) -> None:
+    """Add the graded spikes of ``values`` to a ProcessModel's epoch counter ``events``
+    (shape (1,)), zeroing it first at the first sending step of an epoch."""
+    if first_of_epoch:
+        events[:] = 0
+    events += sent_events(values)
+
+
 @dataclass(frozen=True)
 class EpochActivity:
     """What the training periods of one epoch sent and did, per layer (input first) and in
