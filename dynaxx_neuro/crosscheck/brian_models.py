@@ -94,6 +94,25 @@ def _float_lif_group(b2, n: int, params: lif.LIFFloat, dt):
     return group
 
 
+def _run_dense_drive(b2, source, group, weights: np.ndarray, n_steps: int, dt,
+                     dtype) -> lif.LIFTrace:
+    """Connect ``source`` to the LIF ``group`` all-to-all like Lava's Dense (a_post += w,
+    ``weights`` (n, n_in) of ``dtype``: float, or np.int64 for integer arithmetic), run
+    ``n_steps`` and return u and v at the end of each step and the spikes, (T, n)."""
+    integer = dtype is not float
+    synapses = b2.Synapses(source, group, "w : integer" if integer else "w : 1",
+                           on_pre="a_post += w", dt=dt, name="dense",
+                           dtype={"w": np.int64} if integer else None)
+    synapses.connect()
+    synapses.w[:] = weights[synapses.j[:], synapses.i[:]]
+    states = b2.StateMonitor(group, ["u", "v"], record=True, when="end", name="states")
+    fired = b2.SpikeMonitor(group, name="fired")
+    b2.Network(source, group, synapses, states, fired).run(n_steps * dt, namespace={})
+    return lif.LIFTrace(np.array(states.u[:].T, dtype=dtype),
+                        np.array(states.v[:].T, dtype=dtype),
+                        _raster(b2, fired, group.N, n_steps, dt))
+
+
 def lif_float(weights: np.ndarray, spikes: np.ndarray, params: lif.LIFFloat,
               target: str = "numpy") -> lif.LIFTrace:
     """Lava's float LIF driven through a Dense synapse, in Brian2.
@@ -108,16 +127,7 @@ def lif_float(weights: np.ndarray, spikes: np.ndarray, params: lif.LIFFloat,
         dt = STEP_MS * b2.ms
         source = _spike_source(b2, spikes, dt)
         group = _float_lif_group(b2, n, params, dt)
-        synapses = b2.Synapses(source, group, "w : 1", on_pre="a_post += w", dt=dt,
-                               name="dense")
-        synapses.connect()
-        synapses.w[:] = weights[synapses.j[:], synapses.i[:]]
-        states = b2.StateMonitor(group, ["u", "v"], record=True, when="end", name="states")
-        fired = b2.SpikeMonitor(group, name="fired")
-        net = b2.Network(source, group, synapses, states, fired)
-        net.run(n_steps * dt, namespace={})
-        return lif.LIFTrace(np.array(states.u[:].T), np.array(states.v[:].T),
-                            _raster(b2, fired, n, n_steps, dt))
+        return _run_dense_drive(b2, source, group, weights, n_steps, dt, float)
 
 
 def lif_fixed(weights: np.ndarray, spikes: np.ndarray, params: lif.LIFFixed,
@@ -162,17 +172,7 @@ def lif_fixed(weights: np.ndarray, spikes: np.ndarray, params: lif.LIFFixed,
                                 cv = sign(cv) * (abs(cv) // {shift}) + u + bias
                                 v = clip(cv, {-m + 1}, {m - 1})
                                 a = 0""", when="start", name="lif_step")
-        synapses = b2.Synapses(source, group, "w : integer", on_pre="a_post += w", dt=dt,
-                               name="dense", dtype={"w": np.int64})
-        synapses.connect()
-        synapses.w[:] = weights[synapses.j[:], synapses.i[:]]
-        states = b2.StateMonitor(group, ["u", "v"], record=True, when="end", name="states")
-        fired = b2.SpikeMonitor(group, name="fired")
-        net = b2.Network(source, group, synapses, states, fired)
-        net.run(n_steps * dt, namespace={})
-        return lif.LIFTrace(np.array(states.u[:].T, dtype=np.int64),
-                            np.array(states.v[:].T, dtype=np.int64),
-                            _raster(b2, fired, n, n_steps, dt))
+        return _run_dense_drive(b2, source, group, weights, n_steps, dt, np.int64)
 
 
 def lif_continuous(weights: np.ndarray, spike_times_ms: np.ndarray, spike_sources: np.ndarray,
