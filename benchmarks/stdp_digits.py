@@ -16,9 +16,8 @@ import time
 
 from common import scratch_runs, write_result
 
-from dynaxx_neuro.networks.stdp_lava import DEFAULT_PRESENTATION, STDPNetworkConfig
+from dynaxx_neuro.networks.stdp_lava import CONFIG_DEFAULTS, DEFAULT_PRESENTATION
 from dynaxx_neuro.train_stdp import train_stdp
-
 
 def stdp_run(backend: str, args, folder) -> dict:
     start = time.perf_counter()
@@ -54,7 +53,7 @@ def main():
                         help="input spikes per step per image (Fashion's 28x28 images need "
                              "more than the 8x8 digits to drive the layer)")
     parser.add_argument("--w-sum", type=float,
-                        default=STDPNetworkConfig.__dataclass_fields__["w_sum"].default,
+                        default=CONFIG_DEFAULTS["w_sum"],
                         help="sum of each neuron's incoming weights after normalisation")
     args = parser.parse_args()
     with scratch_runs() as folder:
@@ -62,6 +61,10 @@ def main():
     payload = {"settings": {"data": args.data, "n_train": args.n_train, "n_test": args.n_test,
                             "epochs": args.epochs, "seed": args.seed,
                             "input_rate": args.input_rate, "w_sum": args.w_sum,
+                            "read_out": {"t_present_eval": DEFAULT_PRESENTATION.t_present_eval,
+                                         "t_rest_eval": DEFAULT_PRESENTATION.t_rest_eval,
+                                         "input_rate_eval": DEFAULT_PRESENTATION.input_rate_eval,
+                                         "vote": CONFIG_DEFAULTS["vote"]},
                             "other_settings": "cli defaults"},
                "runs": list(runs.values())}
     if args.data == "digits":

@@ -22,7 +22,8 @@ import click
 from dynaxx_neuro.backends import BACKENDS
 from dynaxx_neuro.datasets import DATASET_NAMES
 from dynaxx_neuro.kernels.stdp import STDPRule
-from dynaxx_neuro.networks.stdp_lava import DEFAULT_PRESENTATION, AdaptiveLIF, Presentation
+from dynaxx_neuro.networks.stdp_lava import (CONFIG_DEFAULTS, DEFAULT_PRESENTATION, AdaptiveLIF,
+                                             Presentation)
 
 EXIT_BAD_INPUT, EXIT_DIVERGED = 2, 1
 
@@ -213,7 +214,7 @@ def train_ff_command(dataset, data_dir, backend, out, resume, epochs, validation
 
 
 # Defaults of `train stdp`, taken from the parameter dataclasses (no Lava import).
-_LIF, _SHOWN, _RULE = AdaptiveLIF(), DEFAULT_PRESENTATION, STDPRule()
+_LIF, _SHOWN, _RULE, _CONFIG = AdaptiveLIF(), DEFAULT_PRESENTATION, STDPRule(), CONFIG_DEFAULTS
 
 
 @train.command("stdp")
@@ -235,8 +236,10 @@ _LIF, _SHOWN, _RULE = AdaptiveLIF(), DEFAULT_PRESENTATION, STDPRule()
 @click.option("--t-rest-eval", default=_SHOWN.t_rest_eval, show_default=True, type=int,
               help="Silent steps after each sample when labelling and evaluating.")
 @click.option("--input-rate", default=_SHOWN.input_rate, show_default=True, type=float,
-              help="Input spikes per step expected from a whole image (digits: 4; "
+              help="Input spikes per step expected from a whole image (digits: 6; "
               "Fashion-MNIST: 8, with --w-sum 50).")
+@click.option("--input-rate-eval", default=_SHOWN.input_rate_eval, show_default=True,
+              type=float, help="Input spikes per step when labelling and evaluating.")
 @click.option("--a-plus", default=_RULE.a_plus, show_default=True, type=float,
               help="Potentiation rate.")
 @click.option("--a-minus", default=_RULE.a_minus, show_default=True, type=float,
@@ -249,10 +252,13 @@ _LIF, _SHOWN, _RULE = AdaptiveLIF(), DEFAULT_PRESENTATION, STDPRule()
               help="Time constant of the post trace y1, steps.")
 @click.option("--w-max", default=_RULE.w_max, show_default=True, type=float,
               help="Upper weight bound.")
-@click.option("--w-sum", default=10.0, show_default=True, type=float,
+@click.option("--w-sum", default=_CONFIG["w_sum"], show_default=True, type=float,
               help="Sum of each neuron's incoming weights after normalisation.")
-@click.option("--normalise-every", default=50, show_default=True, type=int,
+@click.option("--normalise-every", default=_CONFIG["normalise_every"], show_default=True, type=int,
               help="Samples between two weight normalisations.")
+@click.option("--vote", default=_CONFIG["vote"], show_default=True,
+              help="Read-out: mean (Diehl & Cook: labelled neurons count alike) or "
+              "proportion (BindsNET: each weighted by how selective it is for its label).")
 @click.option("--theta-0", default=_LIF.theta_0, show_default=True, type=float,
               help="Resting threshold.")
 @click.option("--theta-step", default=_LIF.theta_step, show_default=True, type=float,
@@ -269,9 +275,10 @@ _LIF, _SHOWN, _RULE = AdaptiveLIF(), DEFAULT_PRESENTATION, STDPRule()
               help="Lateral inhibition per spike.")
 def train_stdp_command(dataset, data_dir, backend, out, resume, epochs, validation, seed,
                        plots, progress, neurons, n_train, n_test, n_label, t_present, t_rest,
-                       t_present_eval, t_rest_eval, input_rate, a_plus, a_minus, a_hetero,
-                       tau_pre, tau_post, w_max, w_sum, normalise_every, theta_0, theta_step,
-                       delta_theta, delta_v, delta_i, delta_r, w_inh):
+                       t_present_eval, t_rest_eval, input_rate, input_rate_eval, a_plus,
+                       a_minus, a_hetero, tau_pre, tau_post, w_max, w_sum, normalise_every,
+                       vote, theta_0, theta_step, delta_theta, delta_v, delta_i, delta_r,
+                       w_inh):
     """Pair STDP in a Diehl & Cook network of Lava's ATRLIF and LearningDense processes."""
     if resume is not None:
         run = _resumed(resume, epochs, progress)
@@ -284,9 +291,9 @@ def train_stdp_command(dataset, data_dir, backend, out, resume, epochs, validati
                                 delta_r=delta_r, delta_theta=delta_theta, theta_0=theta_0,
                                 theta_step=theta_step, w_inh=w_inh),
             presentation=Presentation(t_present, t_rest, input_rate, t_present_eval,
-                                      t_rest_eval),
+                                      t_rest_eval, input_rate_eval),
             rule=STDPRule(a_plus, a_minus, tau_pre, tau_post, w_max, a_hetero), w_sum=w_sum,
-            normalise_every=normalise_every, n_label=n_label, seed=seed,
+            normalise_every=normalise_every, n_label=n_label, vote=vote, seed=seed,
             show_progress=progress)
     _finish(run, plots)
 

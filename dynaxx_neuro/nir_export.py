@@ -81,7 +81,7 @@ def stdp_graph(config, params):
     t_present, t_rest = shown.schedule(learn=False)  # how the run labels and classifies
     metadata = {"dt": DT_S, "semantics": SEMANTICS, "source": "dynaxx-neuro STDP network",
                 "input_coding": f"Poisson: each pixel spikes with probability proportional to "
-                                f"its intensity, {shown.input_rate:g} spikes per step "
+                                f"its intensity, {shown.rate(learn=False):g} spikes per step "
                                 f"expected from an image, for {t_present} steps, then "
                                 f"{t_rest} silent steps"}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)

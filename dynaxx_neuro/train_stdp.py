@@ -12,8 +12,9 @@ import numpy as np
 from dynaxx_neuro.backends import require_backend
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels.stdp import STDPRule
-from dynaxx_neuro.networks.stdp_lava import (DEFAULT_PRESENTATION, AdaptiveLIF, LavaSTDPRunner,
-                                             Presentation, STDPNetworkConfig, STDPParameters)
+from dynaxx_neuro.networks.stdp_lava import (CONFIG_DEFAULTS, DEFAULT_PRESENTATION, AdaptiveLIF,
+                                             LavaSTDPRunner, Presentation, STDPNetworkConfig,
+                                             STDPParameters)
 from dynaxx_neuro.records import RunDir
 from dynaxx_neuro.train import check_count, run_splits, train_from_last_checkpoint
 
@@ -65,13 +66,17 @@ def train_stdp(dataset: str = "digits", backend: str = "lava", epochs: int = 1, 
                data_dir: str | None = None, validation: float = 0.1, n_train: int = 0,
                n_test: int = 0, neurons: AdaptiveLIF | None = None,
                presentation: Presentation | None = None, rule: STDPRule | None = None,
-               w_sum: float = 10.0, normalise_every: int = 50, n_label: int = 0,
-               n_logged: int = 1, seed: int = 0, show_progress: bool = True) -> RunDir:
+               w_sum: float = CONFIG_DEFAULTS["w_sum"],
+               normalise_every: int = CONFIG_DEFAULTS["normalise_every"], n_label: int = 0,
+               vote: str = CONFIG_DEFAULTS["vote"], n_logged: int = 1, seed: int = 0,
+               show_progress: bool = True) -> RunDir:
     """Train the STDP network and write a run folder; returns it.
 
     ``n_train``/``n_test`` take random subsets (0: the whole split); ``n_label`` is how many
-    training samples label the neurons after each epoch (0: all); ``presentation`` defaults
-    to ``networks.stdp_lava.DEFAULT_PRESENTATION``.
+    training samples label the neurons after each epoch (0: all) and ``vote`` is the
+    read-out (``networks.stdp_lava.VOTES``); ``presentation`` defaults to
+    ``networks.stdp_lava.DEFAULT_PRESENTATION``; the other defaults are
+    ``STDPNetworkConfig``'s.
     """
     check_count("epochs", epochs, 0)
     check_count("n_train", n_train, 0)
@@ -84,7 +89,8 @@ def train_stdp(dataset: str = "digits", backend: str = "lava", epochs: int = 1, 
         n_inputs=data.x_train.shape[1], n_classes=data.n_classes,
         neurons=neurons or AdaptiveLIF(), presentation=presentation or DEFAULT_PRESENTATION,
         rule=rule or STDPRule(), w_sum=w_sum, normalise_every=normalise_every,
-        n_label=n_label, n_logged=n_logged, fixed_point=backend == "lava-fixed", seed=seed)
+        n_label=n_label, vote=vote, n_logged=n_logged, fixed_point=backend == "lava-fixed",
+        seed=seed)
     require_backend(backend, STDP_BACKENDS)  # after the configuration's checks
     run = RunDir.create(out, f"stdp-{dataset}-{backend}", {
         "rule": "stdp", "dataset": dataset, "data_dir": data_dir, "backend": backend,

@@ -2,7 +2,7 @@
 built from Lava's own ATRLIF, Dense and LearningDense processes, then draw its plots
 (learning curve, spike raster, on-chip energy, receptive fields).
 
-    python examples/stdp_digits.py                         # the full digits run (~20 min)
+    python examples/stdp_digits.py                         # the full digits run (~10 min)
     python examples/stdp_digits.py --n-train 40 --n-test 20 --neurons 10 --t-present 10 \
         --t-present-eval 10
     python examples/stdp_digits.py --backend lava-fixed    # fixed_pt models

@@ -27,11 +27,13 @@ def _invoke(args):
     (["--w-sum", "1000"], "w_sum must be at most"),
     (["--input-rate", "0"], "input_rate must be"),
     (["--t-present-eval", "0"], "t_present_eval must be"),
+    (["--input-rate-eval", "-1"], "input_rate_eval must be"),
     (["--delta-v", "2"], "delta_v must be in (0, 1]"),
     (["--theta-0", "-1"], "theta_0 must be"),
     (["--neurons", "1"], "n_neurons must be"),
     (["--backend", "numpy"], "backend must be one of lava, lava-fixed"),
     (["--n-train", "-5"], "n_train must be"),
+    (["--vote", "best"], "vote must be one of mean, proportion"),
 ])
 def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, words):
     result = _invoke(["train", "stdp", "--out", str(tmp_path / "run"), *SMALL, *args])

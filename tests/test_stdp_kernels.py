@@ -4,8 +4,9 @@ validation of every STDP parameter (no Lava needed)."""
 import numpy as np
 import pytest
 
-from dynaxx_neuro.kernels.stdp import (STDPRule, assign_labels, loihi_literal, normalise_rows,
-                                       pair_dw, rate_code, stdp_step, vote)
+from dynaxx_neuro.kernels.stdp import (STDPRule, assign_labels, label_proportions,
+                                       loihi_literal, normalise_rows, pair_dw, rate_code,
+                                       stdp_step, vote)
 from dynaxx_neuro.networks.stdp_lava import AdaptiveLIF, Presentation, STDPNetworkConfig
 
 # Large, asymmetric parameters so a swapped time constant or sign shows; rates exactly
@@ -84,6 +85,25 @@ def test_labels_and_vote_read_out_the_answering_neurons():
     assert assign_labels(np.zeros((2, 2)), np.array([0, 1]), 2).tolist() == [-1, -1]
 
 
+def test_proportion_vote_weights_neurons_by_their_selectivity():
+    # Neuron 0 answers only class 0, neuron 1 class 1 three times as much as class 0,
+    # neuron 2 classes 0 and 1 alike (labelled 0, the first maximum), neuron 3 never.
+    counts = np.array([[4, 1, 2, 0], [0, 3, 2, 0]])
+    labels = np.array([0, 1])
+    neuron_labels = assign_labels(counts, labels, 2)
+    assert neuron_labels.tolist() == [0, 1, 0, -1]
+    np.testing.assert_allclose(label_proportions(counts, labels, 2), [1.0, 0.75, 0.5, 0.0])
+    sample = np.array([[0, 3, 4, 9]])
+    # Plain vote: class 0 scores (0 + 4) / 2 = 2, class 1 scores 3 -> 1.
+    assert vote(sample, neuron_labels, 2).tolist() == [1]
+    # Weighted: class 0 scores (0 + 4 * 0.5) / 2 = 1, class 1 scores 3 * 0.75 = 2.25 -> 1;
+    # with the non-selective neuron firing more it still loses to the selective one.
+    weights = label_proportions(counts, labels, 2)
+    assert vote(sample, neuron_labels, 2, weights).tolist() == [1]
+    assert vote(np.array([[0, 3, 8, 9]]), neuron_labels, 2).tolist() == [0]
+    assert vote(np.array([[0, 3, 8, 9]]), neuron_labels, 2, weights).tolist() == [1]
+
+
 @pytest.mark.parametrize("make, name", [
     (lambda: STDPRule(tau_pre_steps=0.0), "tau_pre_steps"),
     (lambda: STDPRule(tau_post_steps=-2.0), "tau_post_steps"),
@@ -102,8 +122,10 @@ def test_labels_and_vote_read_out_the_answering_neurons():
     (lambda: Presentation(t_present=0), "t_present"),
     (lambda: Presentation(t_present_eval=0), "t_present_eval"),
     (lambda: Presentation(t_rest_eval=-1), "t_rest_eval"),
+    (lambda: Presentation(input_rate_eval=0.0), "input_rate_eval"),
     (lambda: STDPNetworkConfig(n_inputs=4, n_classes=2, w_sum=10.0), "w_sum"),
     (lambda: STDPNetworkConfig(n_inputs=4, n_classes=2, w_sum=-1.0), "w_sum"),
+    (lambda: STDPNetworkConfig(n_inputs=64, n_classes=2, vote="median"), "vote"),
 ])
 def test_bad_parameters_name_the_argument(make, name):
     with pytest.raises(ValueError, match=name) as error:

@@ -69,13 +69,15 @@ def _small_digits(n_train=30, n_test=20):
                                y_test=data.y_test[:n_test])
 
 
-@pytest.mark.parametrize("fixed_point", [False, True])
-def test_one_epoch_learns_records_and_keeps_weight_bounds(fixed_point):
+@pytest.mark.parametrize("fixed_point, vote", [(False, "proportion"), (True, "mean")])
+def test_one_epoch_learns_records_and_keeps_weight_bounds(fixed_point, vote):
     data = _small_digits()
     config = STDPNetworkConfig(n_inputs=64, n_classes=10, neurons=AdaptiveLIF(n_neurons=12),
                                presentation=Presentation(t_present=12, t_rest=4, input_rate=8.0,
-                                                         t_present_eval=15, t_rest_eval=5),
-                               normalise_every=15, n_logged=2, fixed_point=fixed_point)
+                                                         t_present_eval=15, t_rest_eval=5,
+                                                         input_rate_eval=16.0),
+                               normalise_every=15, vote=vote, n_logged=2,
+                               fixed_point=fixed_point)
     params = STDPParameters.initial(config, np.random.default_rng(0))
     runner = LavaSTDPRunner(config, data, params, 0)
     result = runner.run_epoch(0)
@@ -96,6 +98,10 @@ def test_one_epoch_learns_records_and_keeps_weight_bounds(fixed_point):
     training = ops["phase"] == "train"
     assert np.all(ops["neuron_updates"][training] == 12 * 16)
     assert np.all(ops["neuron_updates"][~training] == 12 * 20)
+    # About 8 input spikes per step in training, 16 in the read-out (rate_code caps no pixel
+    # of these digits at one spike per step, so the means are exact in expectation).
+    for phase, steps, rate in ((training, 12, 8.0), (~training, 15, 16.0)):
+        assert abs(ops["input_spikes"][phase].mean() / steps - rate) < 0.5
     assert list(result.tables["timing"]["steps"]) == [len(data.x_train) * 16,
                                                       (len(data.x_train) + 30) * 20]
     assert set(spikes["layer"]) == {"input", "excitatory"}

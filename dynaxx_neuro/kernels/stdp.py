@@ -27,7 +27,13 @@ tau = tau_pre_steps for dt > 0 and a = -a_minus w, tau = tau_post_steps for dt <
 
 The heterosynaptic term plays the part of Diehl & Cook's target trace x_tar: at each post
 spike a synapse settles where a_plus x1 (w_max - w) = a_hetero w, so a neuron's weights grow
-with how active each input was before it fired, and inputs that were silent fade.
+with how active each input was before it fired, and inputs that were silent fade. The
+default a_hetero = 2 a_plus puts that point at w = w_max x1 / (x1 + 2), which saturates
+less on bold pixels than a_hetero = a_plus (w_max x1 / (x1 + 1)). Summed over a neuron's
+inputs, each post spike also pulls the neuron's weight sum towards the level where
+a_hetero sum(w) = a_plus sum(x1 (w_max - w)), and since every rate-coded image brings the
+same expected input, that level is about the same for every sample: the rule keeps rows
+near a common sum between the host's normalisations.
 """
 
 from __future__ import annotations
@@ -46,13 +52,13 @@ def _check_positive(name: str, value: float) -> None:
 class STDPRule:
     """Parameters of the pair rule above (time constants in simulation steps)."""
 
-    # Defaults are exact Lava constants in floating and in fixed point (2**-7, 2**-8).
+    # Defaults are exact Lava constants in floating and in fixed point (2**-6 to 2**-8).
     a_plus: float = 2.0 ** -7
     a_minus: float = 2.0 ** -8
     tau_pre_steps: float = 8.0
     tau_post_steps: float = 8.0
     w_max: float = 1.0
-    a_hetero: float = 2.0 ** -7
+    a_hetero: float = 2.0 ** -6
 
     def __post_init__(self):
         for name in ("a_plus", "tau_pre_steps", "tau_post_steps", "w_max"):
@@ -183,22 +189,40 @@ def rate_code(image: np.ndarray, input_rate: float, rng: np.random.Generator) ->
     return rng.random(image.shape) < np.minimum(1.0, input_rate * image / total)
 
 
+def _class_means(counts: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Mean spike count of every neuron per class, (n_classes, n_neurons)."""
+    return np.stack([counts[labels == c].mean(axis=0) if np.any(labels == c)
+                     else np.zeros(counts.shape[1]) for c in range(n_classes)])
+
+
 def assign_labels(counts: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Diehl & Cook's labelling: each neuron gets the class for which its mean spike count
     over the labelling samples is highest. counts (n_samples, n_neurons) -> (n_neurons,);
     neurons that never fire get -1 and never vote."""
-    means = np.stack([counts[labels == c].mean(axis=0) if np.any(labels == c)
-                      else np.zeros(counts.shape[1]) for c in range(n_classes)])  # (C, n)
-    assigned = means.argmax(axis=0)
-    return np.where(means.max(axis=0) > 0, assigned, -1)
+    means = _class_means(counts, labels, n_classes)
+    return np.where(means.max(axis=0) > 0, means.argmax(axis=0), -1)
 
 
-def vote(counts: np.ndarray, neuron_labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Predicted class per sample: the class whose neurons fired most on average.
-    counts (n_samples, n_neurons) -> (n_samples,)."""
+def label_proportions(counts: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """How selective each neuron is for its own label: the share of its class means that
+    the largest one holds, max_c m_c / sum_c m_c in [1 / n_classes, 1] (0 for neurons that
+    never fire). These are the vote weights of BindsNET's proportion-weighted read-out."""
+    means = _class_means(counts, labels, n_classes)
+    totals = means.sum(axis=0)
+    return np.where(totals > 0, means.max(axis=0) / np.where(totals > 0, totals, 1.0), 0.0)
+
+
+def vote(counts: np.ndarray, neuron_labels: np.ndarray, n_classes: int,
+         weights: np.ndarray | None = None) -> np.ndarray:
+    """Predicted class per sample: the class c with the highest score
+    s_c = mean over the neurons labelled c of weight_j * count_j. Without ``weights``
+    (all ones) this is Diehl & Cook's vote; with :func:`label_proportions` it is BindsNET's
+    proportion-weighted vote, in which a neuron that also answers other classes counts
+    less. counts (n_samples, n_neurons) -> (n_samples,)."""
+    weighted = counts if weights is None else counts * weights
     scores = np.zeros((len(counts), n_classes))
     for c in range(n_classes):
         members = neuron_labels == c
         if members.any():
-            scores[:, c] = counts[:, members].mean(axis=1)
+            scores[:, c] = weighted[:, members].mean(axis=1)
     return scores.argmax(axis=1)
