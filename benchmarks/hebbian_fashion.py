@@ -1,14 +1,15 @@
 """Hebbian features on Fashion-MNIST (all 60k/10k; 10 % of the training set held out for
 validation): competing hidden units (KHU), Oja and BCM, each followed by the same linear
-readout, beside the baselines every Hebbian run trains with that readout (raw pixels,
-random features of the same width with the learned features' activation, and plain random
-ReLU features).
+readout, beside the baselines every Hebbian run trains with that readout on the run's own
+inputs (the inputs themselves, random features of the same width with the learned
+features' activation, and plain random ReLU features). KHU reads ZCA-whitened pixels, Oja
+and BCM raw pixels.
 
-Targets (issue 4): KHU + readout >= 87 % test accuracy and at least 1 point above the
-better of the two random-feature baselines; Oja and BCM reported beside the baselines; the
-time of one Hebbian epoch on both back ends (the Lava epoch includes reading W back, an
-element-wise round trip in Lava 0.10.0), with the Lava and NumPy weights after that epoch
-compared.
+Targets (issue 4): KHU + readout >= 87 % test accuracy and at least 1 point above the best
+random-feature readout of the benchmark (KHU's own baselines on whitened inputs and the
+other rules' on raw pixels); Oja and BCM reported beside the baselines; the time of one
+Hebbian epoch on both back ends (the Lava epoch includes reading W back, an element-wise
+round trip in Lava 0.10.0), with the Lava and NumPy weights after that epoch compared.
 
     OMP_NUM_THREADS=1 python benchmarks/hebbian_fashion.py
     OMP_NUM_THREADS=1 python benchmarks/hebbian_fashion.py --rules khu --lava-epochs 0
@@ -23,7 +24,7 @@ from common import scratch_runs, write_result
 
 from dynaxx_neuro.datasets import prepare_splits
 from dynaxx_neuro.kernels import hebbian as hb
-from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState
+from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState, whiten_inputs
 from dynaxx_neuro.networks.hebbian_numpy import HebbianNumpyLearner
 from dynaxx_neuro.train_hebbian import train_hebbian
 
@@ -31,15 +32,24 @@ from dynaxx_neuro.train_hebbian import train_hebbian
 # Hopfield's eps0 0.04 with their linear fall; delta 0.4 lets a few all-positive "mean image"
 # units win every Fashion-MNIST sample (the others are pushed negative and never fire),
 # delta 0.1 keeps about 97 % of the units winning; 40 epochs beat 20 on validation (88.3 %
-# against 87.9 %). The readout: lr 0.05 overshot (validation accuracy jumped by a point
-# between epochs). Plain ReLU features of the learned prototypes (mostly positive rows, so
-# W x > 0 and the ReLU is linear) were 3 points below random ones on validation; power 2 with
-# lateral inhibition 0.75 (about 25 % of the units active per sample) was the best on
-# validation for KHU (20 epochs) of (power, inhibition) in 1 x {none, 0, 0.5, 1, 1.5, 2},
-# 2 x {0, 0.75, 1}, 3 x {none, 1}.
+# against 87.9 %; 80 and 100 epochs gave 88.4 % and 87.7 %). The readout: lr 0.05 overshot
+# (validation accuracy jumped by a point between epochs). Plain ReLU features of the learned
+# prototypes (mostly positive rows, so W x > 0 and the ReLU is linear) were 3 points below
+# random ones on validation; power 2 with lateral inhibition 0.75 (about 25 % of the units
+# active per sample) was the best on validation for KHU (20 epochs) of (power, inhibition)
+# in 1 x {none, 0, 0.5, 1, 1.5, 2}, 2 x {0, 0.75, 1}, 3 x {none, 1}, and still at 40 epochs
+# of 1.5, 2, 3, 4.5 x inhibition 0-1. Validation accuracies of KHU (2000 units, 20 epochs,
+# this readout) for other rule settings: p 2 85.9 %, p 4 86.9 %, k 2 87.6 %, delta 0.05
+# 87.6 %, delta 0.2 87.3 %, against 87.9 % for p 3, k 7, delta 0.1. ZCA whitening of the
+# inputs (eps 0.1, from the training split) lifted KHU's validation accuracy from 87.9 % to
+# 88.3 % at 20 epochs and from 88.3 % to 88.6 % at 40, with every unit winning (eps 0.03 /
+# 0.3: 87.5 % / 88.6 % at 20 epochs, 0.3: 88.6 % at 40, a tie, so 0.1 stays); it lowers
+# plain random ReLU features (85.3 % against 87.7 % on raw pixels), which is why the targets
+# also count the raw-pixel random features of the Oja and BCM runs (the same R, readout and
+# seed). Oja and BCM keep raw pixels, the inputs their settings were chosen on.
 SETTINGS = {
     "khu": dict(lr=0.04, lr_schedule="linear", p=3.0, k=7, delta=0.1, epochs=40,
-                batch_size=100),
+                batch_size=100, zca_epsilon=0.1),
     "oja": dict(lr=0.0005, epochs=3, batch_size=100),
     "bcm": dict(lr=0.0005, tau_theta=10.0, epochs=5, batch_size=100),
 }
@@ -77,7 +87,10 @@ def backend_times(rule: str, hidden: int, epochs: int) -> dict:
     batch_size, lr_decay = settings.pop("batch_size"), settings.pop("lr_decay", 1.0)
     linear = settings.pop("lr_schedule", "exponential") == "linear"
     linear_epochs = SETTINGS[rule]["epochs"] if linear else 0
+    zca_epsilon = settings.pop("zca_epsilon", None)
     data = prepare_splits("fashion-mnist", None, 0.1, 0)
+    if zca_epsilon is not None:
+        data = whiten_inputs(data, zca_epsilon)
     config = HebbianConfig(hb.rule_params(rule, **settings), data.x_train.shape[1], hidden,
                            batch_size, lr_decay, lr_linear_epochs=linear_epochs)
     initial = HebbianState.initial(config)
@@ -124,9 +137,14 @@ def main():
     payload = {"data": "fashion-mnist, 54k train / 6k validation / 10k test",
                "readout": READOUT, "rules": results, "backend_times": None}
     if "khu" in results:
+        # The bar is the best random-feature readout of the whole benchmark: KHU's own
+        # baselines (on its inputs) and those of the other rules' runs (on theirs).
         khu = results["khu"]
-        random = max(khu["random_test_accuracy"], khu.get("random_relu_test_accuracy", 0.0))
+        random = max(result.get(f"{name}_test_accuracy", 0.0) for result in results.values()
+                     for name in ("random", "random_relu"))
         payload["targets"] = {
+            "best_random_test_accuracy": random,
+            "khu_minus_best_random": khu["test_accuracy"] - random,
             "khu_test_accuracy>=0.87": khu["test_accuracy"] >= 0.87,
             "khu_minus_best_random>=0.01": khu["test_accuracy"] - random >= 0.01}
     write_result(args.name, payload)  # the accuracies are kept even if the timing fails

@@ -329,11 +329,15 @@ def train_stdp_command(dataset, data_dir, backend, out, resume, epochs, validati
 @click.option("--readout-momentum", default=0.9, show_default=True, type=float)
 @click.option("--readout-batch-size", default=100, show_default=True, type=int)
 @click.option("--readout-lr-decay", default=0.9, show_default=True, type=float)
+@click.option("--zca-epsilon", default=None, type=float,
+              help="ZCA-whiten every input by the training split, x -> (x - mean) "
+                   "U (S + eps)^-1/2 U^T with cov = U S U^T, for the Hebbian layer and all "
+                   "readouts; eps > 0 [none: raw inputs].")
 def train_hebbian_command(dataset, data_dir, backend, out, resume, epochs, validation, seed,
                           plots, progress, rule, hidden, readout_epochs, batch_size, lr,
                           lr_decay, lr_schedule, tau_theta, p, k, delta, feature_power,
                           feature_inhibition, readout_lr, readout_momentum, readout_batch_size,
-                          readout_lr_decay):
+                          readout_lr_decay, zca_epsilon):
     """Hebbian features (Oja, BCM or competing hidden units), then linear readouts on them,
     on raw pixels and on random ReLU features."""
     from dynaxx_neuro.train import resume as resume_run
@@ -352,7 +356,8 @@ def train_hebbian_command(dataset, data_dir, backend, out, resume, epochs, valid
             tau_theta=tau_theta, p=p, k=k, delta=delta, readout_lr=readout_lr,
             readout_momentum=readout_momentum, readout_batch_size=readout_batch_size,
             readout_lr_decay=readout_lr_decay, feature_power=feature_power,
-            feature_inhibition=feature_inhibition, seed=seed, show_progress=progress)
+            feature_inhibition=feature_inhibition, zca_epsilon=zca_epsilon, seed=seed,
+            show_progress=progress)
     _finish(run, plots)
 
 

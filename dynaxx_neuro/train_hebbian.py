@@ -12,8 +12,9 @@ A run has two stages, numbered on one epoch axis so a run folder reads like any 
    features' readout, ``baselines`` the others, and every epoch checkpoints.
 
 The readouts run in NumPy on the host whatever the back end of stage 1: they are trained
-separately on fixed features, as the issue asks. A resumed run continues with the stage and
-epoch it was interrupted in.
+separately on fixed features, as the issue asks. Optionally every input is ZCA-whitened
+first (``zca_epsilon``), the same inputs for the Hebbian layer and every baseline. A
+resumed run continues with the stage and epoch it was interrupted in.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from tqdm import tqdm
 from dynaxx_neuro.backends import require_backend
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels import hebbian as hb
-from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState, n_train_batches
+from dynaxx_neuro.networks.hebbian_common import (HebbianConfig, HebbianState,
+                                                  check_zca_epsilon, n_train_batches,
+                                                  whiten_inputs)
 from dynaxx_neuro.networks.hebbian_readout import (FeatureSplits, ReadoutConfig,
                                                    ReadoutRunner, feature_map)
 from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
@@ -92,13 +95,21 @@ def _record_baselines(run: RunDir) -> None:
     run.update_info(final_metrics=final, finished=utc_now())
 
 
+def run_data(info: dict, config: HebbianConfig) -> Splits:
+    """The inputs of the run run.json ``info`` describes: its splits, ZCA-whitened when the
+    run has a ``zca_epsilon``."""
+    data = run_splits(info, config.seed, config.n_in, None)
+    epsilon = info.get("zca_epsilon")
+    return data if epsilon is None else whiten_inputs(data, epsilon)
+
+
 def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -> RunDir:
     """Train the run described by run.json from its last checkpoint (or from the start)."""
     info = run.info()
     config = HebbianConfig.from_dict(info["config"])
     readout = ReadoutConfig(**info["readout"])
     hebbian_epochs, epochs = info["hebbian_epochs"], info["epochs"]
-    data = data or run_splits(info, config.seed, config.n_in, None)
+    data = data or run_data(info, config)
     checkpoint = run.last_checkpoint()
     first_epoch = 0 if checkpoint is None else checkpoint[0] + 1
     state = (HebbianState.initial(config) if checkpoint is None
@@ -152,14 +163,16 @@ def train_hebbian(rule: str = "khu", dataset: str = "digits", hidden: int = 100,
                   readout_lr: float = 0.01, readout_momentum: float = 0.9,
                   readout_batch_size: int = 100, readout_lr_decay: float = 0.9,
                   feature_power: float = 1.0, feature_inhibition: float | None = None,
-                  seed: int = 0,
+                  zca_epsilon: float | None = None, seed: int = 0,
                   show_progress: bool = True) -> RunDir:
     """Learn ``hidden`` features with a Hebbian ``rule`` for ``epochs`` epochs, then train
     the readouts for ``readout_epochs`` epochs; write a run folder and return it.
 
     ``lr`` defaults to the rule's own default; ``tau_theta`` (BCM) and ``p``, ``k``,
     ``delta`` (KHU) to the values of ``kernels.hebbian``. The rate of epoch e is
-    lr * lr_decay^e, times (1 - e / epochs) when ``lr_schedule`` is ``"linear"``.
+    lr * lr_decay^e, times (1 - e / epochs) when ``lr_schedule`` is ``"linear"``. With
+    ``zca_epsilon`` = eps > 0 every input, for the Hebbian layer and for all readouts, is
+    ZCA-whitened by the training split (``hebbian_common.whiten_inputs``).
     """
     check_count("epochs", epochs, 0)
     check_count("readout_epochs", readout_epochs, 1)
@@ -171,10 +184,13 @@ def train_hebbian(rule: str = "khu", dataset: str = "digits", hidden: int = 100,
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
                          f"got {lr_schedule!r}.")
+    check_zca_epsilon(zca_epsilon)
     params = _rule_params(rule, lr, tau_theta, p, k, delta)
     readout = ReadoutConfig(readout_lr, readout_momentum, readout_batch_size,
                             readout_lr_decay, feature_power, feature_inhibition)
     data = prepare_splits(dataset, data_dir, validation, seed)
+    if zca_epsilon is not None:
+        data = whiten_inputs(data, zca_epsilon)
     config = HebbianConfig(params, data.x_train.shape[1], hidden, batch_size, lr_decay, seed,
                            epochs if lr_schedule == "linear" else 0)
     if n_train_batches(len(data.x_train), batch_size) == 0:
@@ -184,7 +200,8 @@ def train_hebbian(rule: str = "khu", dataset: str = "digits", hidden: int = 100,
         "rule": "hebbian", "hebbian_rule": rule, "dataset": dataset, "data_dir": data_dir,
         "backend": backend, "tag": "numpy" if backend == "numpy" else "floating_pt",
         "hebbian_epochs": epochs, "epochs": epochs + readout_epochs,
-        "validation": validation, "seed": seed, "config": config.to_dict(),
+        "validation": validation, "seed": seed, "zca_epsilon": zca_epsilon,
+        "config": config.to_dict(),
         "readout": dataclasses.asdict(readout)})
     return continue_run(run, show_progress, data)
 
@@ -202,7 +219,7 @@ def evaluate_checkpoint(run: RunDir, backend: str | None = None) -> dict:
                          "at least one readout epoch (dynaxx train hebbian --resume).")
     config = HebbianConfig.from_dict(info["config"])
     readout = ReadoutConfig(**info["readout"])
-    data = run_splits(info, config.seed, config.n_in, None)
+    data = run_data(info, config)
     state = HebbianState.from_arrays(checkpoint[1])
     eval_only = Splits(data.x_train[:0], data.y_train[:0], data.x_val, data.y_val,
                        data.x_test, data.y_test, data.n_classes, data.image_shape)

@@ -120,6 +120,7 @@ def test_train_eval_and_resume_from_the_command_line(tmp_path):
     (["--hidden", "0"], "hidden must be an integer >= 1"),
     (["--batch-size", "5000"], "batch_size must be at most"),
     (["--backend", "gpu"], "backend must be one of lava, numpy"),
+    (["--zca-epsilon", "0"], "zca_epsilon must be None (raw inputs) or a finite number > 0"),
 ])
 def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, words):
     result = _invoke(["train", "hebbian", "--out", str(tmp_path / "run"), *SMALL, *args])
@@ -127,6 +128,13 @@ def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, words):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
     assert "Traceback" not in result.output
+
+
+def test_the_command_line_whitens_the_inputs_when_given_zca_epsilon(tmp_path):
+    out = tmp_path / "run"
+    result = _invoke(["train", "hebbian", "--zca-epsilon", "0.5", "--out", str(out), *SMALL])
+    assert result.exit_code == 0, result.output
+    assert RunDir.open(out).info()["zca_epsilon"] == 0.5
 
 
 def test_resume_refuses_a_folder_that_is_not_a_run_and_a_new_hebbian_epoch_count(tmp_path):
@@ -192,3 +200,47 @@ def test_an_activation_other_than_relu_adds_the_plain_random_relu_baseline(tmp_p
     metrics = evaluate_run(run.path)
     for key in ("test_accuracy", "random_test_accuracy", "random_relu_test_accuracy"):
         assert metrics[key] == pytest.approx(final[key], abs=1e-12), key
+
+
+def test_zca_whitening_uses_the_training_statistics_and_has_the_closed_form_covariance():
+    from dynaxx_neuro.datasets import Splits
+    from dynaxx_neuro.networks.hebbian_common import whiten_inputs
+    rng = np.random.default_rng(3)
+    mixing = rng.standard_normal((5, 5)) * [3.0, 1.0, 0.5, 0.2, 0.1]  # unequal variances
+    x = rng.standard_normal((400, 5)) @ mixing + 2.0
+    data = Splits(x[:300], np.zeros(300, int), x[300:350], np.zeros(50, int), x[350:],
+                  np.zeros(50, int), 2, (1, 5))
+    eps = 0.05
+    white = whiten_inputs(data, eps)
+    variances, directions = np.linalg.eigh(np.cov(x[:300], rowvar=False))
+    expected = (directions * (variances / (variances + eps))) @ directions.T  # U S/(S+eps) U^T
+    np.testing.assert_allclose(np.cov(white.x_train, rowvar=False), expected, atol=1e-10)
+    np.testing.assert_allclose(white.x_train.mean(axis=0), 0.0, atol=1e-12)
+    # val and test go through the same affine map as the training split: x -> (x - m) Z
+    m, z = x[:300].mean(axis=0), np.linalg.lstsq(x[:300] - x[:300].mean(axis=0),
+                                                  white.x_train, rcond=None)[0]
+    np.testing.assert_allclose(white.x_test, (x[350:] - m) @ z, atol=1e-9)
+    np.testing.assert_array_equal(white.x_val, whiten_inputs(data, eps).x_val)
+
+
+def test_a_whitened_run_whitens_every_feature_set_and_evaluates_and_resumes_alike(tmp_path):
+    whole = train_hebbian(rule="khu", hidden=20, backend="numpy", epochs=2, readout_epochs=2,
+                          batch_size=50, feature_power=2.0, feature_inhibition=0.5,
+                          zca_epsilon=0.1, out=tmp_path / "whole", show_progress=False)
+    raw = train_hebbian(rule="khu", hidden=20, backend="numpy", epochs=2, readout_epochs=2,
+                        batch_size=50, feature_power=2.0, feature_inhibition=0.5,
+                        out=tmp_path / "raw", show_progress=False)
+    assert whole.info()["zca_epsilon"] == 0.1 and raw.info()["zca_epsilon"] is None
+    assert np.all(whole.read_table("metrics")["loss"] != raw.read_table("metrics")["loss"])
+    baselines, raw_baselines = whole.read_table("baselines"), raw.read_table("baselines")
+    np.testing.assert_array_equal(baselines["features"], raw_baselines["features"])
+    assert np.all(baselines["loss"] != raw_baselines["loss"])  # every set reads whitened x
+    final = whole.info()["final_metrics"]
+    metrics = evaluate_run(whole.path)
+    for key in ("test_accuracy", "pixels_test_accuracy", "random_relu_test_accuracy"):
+        assert metrics[key] == pytest.approx(final[key], abs=1e-12), key
+    part = _interrupt_after(whole, 0, tmp_path / "part")
+    resume(part.path, show_progress=False)
+    for name, value in whole.last_checkpoint()[1].items():
+        np.testing.assert_allclose(part.last_checkpoint()[1][name], value, rtol=0, atol=1e-12,
+                                   err_msg=name)

@@ -9,10 +9,13 @@ readout that comes afterwards lives in ``hebbian_readout``.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.activity import EpochActivity
 
@@ -188,3 +191,31 @@ def epoch_summary(epoch: int, lr: float, before: HebbianState, after: HebbianSta
 def norm_order(config: HebbianConfig) -> float:
     """The p of the weight norm the summary reports: KHU's Lebesgue p, else 2."""
     return float(config.params.p) if isinstance(config.params, hb.KHUParams) else 2.0
+
+
+def check_zca_epsilon(zca_epsilon) -> None:
+    """``zca_epsilon`` must be None (raw inputs) or a finite number > 0."""
+    real = (isinstance(zca_epsilon, numbers.Real) and not isinstance(zca_epsilon, bool)
+            and math.isfinite(zca_epsilon))
+    if not (zca_epsilon is None or (real and zca_epsilon > 0)):
+        raise ValueError(f"zca_epsilon must be None (raw inputs) or a finite number > 0, "
+                         f"got {zca_epsilon!r}.")
+
+
+def whiten_inputs(data: Splits, zca_epsilon: float) -> Splits:
+    """The splits with every input ZCA-whitened by the training split's statistics::
+
+        x -> (x - m) Z,   Z = U (S + eps)^(-1/2) U^T,   U S U^T = cov(x_train),  m = mean(x_train)
+
+    No labels are used. ``eps`` (``zca_epsilon``) > 0 keeps the low-variance directions
+    (pixel noise) from being blown up; the whitened training inputs have covariance
+    U S / (S + eps) U^T. Every feature set of a run (learned, pixels, random) reads the same
+    whitened inputs."""
+    check_zca_epsilon(zca_epsilon)
+    mean = data.x_train.mean(axis=0)
+    variances, directions = np.linalg.eigh(np.cov(data.x_train - mean, rowvar=False))
+    # (n_in, n_in) x (n_in, n_in): U scaled column-wise by (S + eps)^(-1/2), times U^T
+    zca = (directions / np.sqrt(np.maximum(variances, 0.0) + zca_epsilon)) @ directions.T
+    return dataclasses.replace(data, x_train=(data.x_train - mean) @ zca,
+                               x_val=(data.x_val - mean) @ zca,
+                               x_test=(data.x_test - mean) @ zca)

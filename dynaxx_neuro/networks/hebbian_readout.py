@@ -6,7 +6,8 @@ of the same data (the issue's baselines, trained in the same run):
 - ``hebbian``: the learned layer, f(W x): W x for Oja (its linear activity) and the
   rectified power f = max(W x, 0)^n for BCM and KHU (Krotov & Hopfield's hidden layer),
   optionally with lateral inhibition (``kernels.hebbian.relu_features``);
-- ``pixels``: the raw pixels x;
+- ``pixels``: the inputs x themselves (the raw pixels, or their ZCA whitening when the
+  run whitens its inputs);
 - ``random``: f(R x) with R ~ N(0, 1) of the learned layer's shape, so random features of
   the same width and the same activation;
 - ``random_relu``: max(R x, 0), plain random ReLU features, only when the activation is not
