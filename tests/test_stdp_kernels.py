@@ -1,6 +1,8 @@
 """The STDP kernel against its closed-form window, the read-out helpers, and the
 validation of every STDP parameter (no Lava needed)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -102,6 +104,13 @@ def test_proportion_vote_weights_neurons_by_their_selectivity():
     assert vote(sample, neuron_labels, 2, weights).tolist() == [1]
     assert vote(np.array([[0, 3, 8, 9]]), neuron_labels, 2).tolist() == [0]
     assert vote(np.array([[0, 3, 8, 9]]), neuron_labels, 2, weights).tolist() == [1]
+
+
+def test_configs_of_runs_before_the_vote_option_keep_diehl_and_cooks_vote():
+    stored = dataclasses.asdict(STDPNetworkConfig(n_inputs=64, n_classes=10))
+    assert STDPNetworkConfig.from_dict(stored).vote == "proportion"
+    del stored["vote"]
+    assert STDPNetworkConfig.from_dict(stored).vote == "mean"
 
 
 @pytest.mark.parametrize("make, name", [
