@@ -18,9 +18,9 @@ import importlib
 import time
 from typing import Callable
 
-import numpy as np
 from tqdm import tqdm
 
+from dynaxx_neuro.checks import check_count
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.networks.result import EpochResult
 from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
@@ -31,12 +31,6 @@ RULE_MODULES = {"ep": "dynaxx_neuro.train_ep", "ff": "dynaxx_neuro.train_ff",
 
 class TrainingDiverged(RuntimeError):
     """Training produced NaN or infinite values; the last good checkpoint is kept."""
-
-
-def check_count(name: str, value: int, minimum: int) -> None:
-    """One-sentence error unless ``value`` is an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
 def run_splits(info: dict, seed: int, n_inputs: int, n_classes: int | None,

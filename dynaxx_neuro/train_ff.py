@@ -13,13 +13,13 @@ import dataclasses
 import numpy as np
 
 from dynaxx_neuro.backends import require_backend
+from dynaxx_neuro.checks import check_count
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels import ff
 from dynaxx_neuro.networks.ep_common import n_train_batches
 from dynaxx_neuro.networks.ff_common import FFConfig, FFParameters
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train import (check_count, evaluate_last_checkpoint, run_splits,
-                                train_from_last_checkpoint)
+from dynaxx_neuro.train import evaluate_last_checkpoint, run_splits, train_from_last_checkpoint
 
 FF_BACKENDS = ("lava", "numpy")
 

@@ -25,6 +25,7 @@ import time
 from tqdm import tqdm
 
 from dynaxx_neuro.backends import require_backend
+from dynaxx_neuro.checks import check_count
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.hebbian_common import (HebbianConfig, HebbianState,
@@ -33,7 +34,7 @@ from dynaxx_neuro.networks.hebbian_common import (HebbianConfig, HebbianState,
 from dynaxx_neuro.networks.hebbian_readout import (FeatureSplits, ReadoutConfig,
                                                    ReadoutRunner, feature_map)
 from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
-from dynaxx_neuro.train import TrainingDiverged, check_count, fit, run_splits
+from dynaxx_neuro.train import TrainingDiverged, fit, run_splits
 
 HEBBIAN_BACKENDS = ("lava", "numpy")
 # How the Hebbian rate changes over the epochs (``HebbianConfig``): lr * lr_decay^e, times

@@ -10,13 +10,14 @@ import dataclasses
 import numpy as np
 
 from dynaxx_neuro.backends import require_backend
+from dynaxx_neuro.checks import check_count
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels.stdp import STDPRule
 from dynaxx_neuro.networks.stdp_lava import (CONFIG_DEFAULTS, DEFAULT_PRESENTATION, AdaptiveLIF,
                                              LavaSTDPRunner, Presentation, STDPNetworkConfig,
                                              STDPParameters)
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train import check_count, run_splits, train_from_last_checkpoint
+from dynaxx_neuro.train import run_splits, train_from_last_checkpoint
 
 STDP_BACKENDS = ("lava", "lava-fixed")
 

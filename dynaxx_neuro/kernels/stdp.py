@@ -42,10 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def _check_positive(name: str, value: float) -> None:
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
+from dynaxx_neuro.checks import check_positive
 
 
 @dataclass(frozen=True)
@@ -62,11 +59,9 @@ class STDPRule:
 
     def __post_init__(self):
         for name in ("a_plus", "tau_pre_steps", "tau_post_steps", "w_max"):
-            _check_positive(name, getattr(self, name))
+            check_positive(name, getattr(self, name))
         for name in ("a_minus", "a_hetero"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
+            check_positive(name, getattr(self, name), allow_zero=True)
         # Soft bounds keep w in [0, w_max] only while a trace times a rate stays below one;
         # a trace of regular spikes every step peaks at 1 / (1 - exp(-1/tau)).
         for rate, tau, name in ((self.a_plus, self.tau_pre_steps, "a_plus"),

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
+from dynaxx_neuro.checks import check_count, check_fraction, check_positive
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels.stdp import (FLOAT_TRACE_IMPULSE, STDPRule, assign_labels,
                                        label_proportions, normalise_rows, vote)
@@ -64,24 +65,6 @@ FIXED_WEIGHT_MAX = 255
 FIXED_TRACE_UNITY = 64
 # ATRLIF's fixed-point model aligns theta by 6 bits (theta_unity = 2**6).
 FIXED_THETA_UNITY = 64
-
-
-def _check_fraction(name: str, value: float, allow_zero: bool = False) -> None:
-    low_ok = value >= 0 if allow_zero else value > 0
-    if not (np.isfinite(value) and low_ok and value <= 1):
-        bound = "[0, 1]" if allow_zero else "(0, 1]"
-        raise ValueError(f"{name} must be in {bound} (a per-step decay), got {value!r}.")
-
-
-def _check_count(name: str, value: int, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-
-
-def _check_positive(name: str, value: float, allow_zero: bool = False) -> None:
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        kind = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {kind}, got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -115,13 +98,13 @@ class AdaptiveLIF:
     w_inh: float = 6.0
 
     def __post_init__(self):
-        _check_count("n_neurons", self.n_neurons, 2)
+        check_count("n_neurons", self.n_neurons, 2)
         for name in ("delta_i", "delta_v", "delta_r"):
-            _check_fraction(name, getattr(self, name))
-        _check_fraction("delta_theta", self.delta_theta, allow_zero=True)
-        _check_positive("theta_0", self.theta_0)
-        _check_positive("theta_step", self.theta_step, allow_zero=True)
-        _check_positive("w_inh", self.w_inh, allow_zero=True)
+            check_fraction(name, getattr(self, name))
+        check_fraction("delta_theta", self.delta_theta, allow_zero=True)
+        check_positive("theta_0", self.theta_0)
+        check_positive("theta_step", self.theta_step, allow_zero=True)
+        check_positive("w_inh", self.w_inh, allow_zero=True)
 
 
 @dataclass(frozen=True)
@@ -149,15 +132,15 @@ class Presentation:
     input_rate_eval: float | None = None
 
     def __post_init__(self):
-        _check_count("t_present", self.t_present, 1)
-        _check_count("t_rest", self.t_rest, 0)
-        _check_positive("input_rate", self.input_rate)
+        check_count("t_present", self.t_present, 1)
+        check_count("t_rest", self.t_rest, 0)
+        check_positive("input_rate", self.input_rate)
         if self.t_present_eval is not None:
-            _check_count("t_present_eval", self.t_present_eval, 1)
+            check_count("t_present_eval", self.t_present_eval, 1)
         if self.t_rest_eval is not None:
-            _check_count("t_rest_eval", self.t_rest_eval, 0)
+            check_count("t_rest_eval", self.t_rest_eval, 0)
         if self.input_rate_eval is not None:
-            _check_positive("input_rate_eval", self.input_rate_eval)
+            check_positive("input_rate_eval", self.input_rate_eval)
 
     @property
     def period(self) -> int:
@@ -217,17 +200,17 @@ class STDPNetworkConfig:
     seed: int = 0
 
     def __post_init__(self):
-        _check_count("n_inputs", self.n_inputs, 1)
-        _check_count("n_classes", self.n_classes, 2)
-        _check_positive("w_sum", self.w_sum)
+        check_count("n_inputs", self.n_inputs, 1)
+        check_count("n_classes", self.n_classes, 2)
+        check_positive("w_sum", self.w_sum)
         if self.w_sum > self.rule.w_max * self.n_inputs:
             raise ValueError(f"w_sum must be at most w_max * n_inputs = "
                              f"{self.rule.w_max * self.n_inputs:g}, got {self.w_sum!r}.")
-        _check_count("normalise_every", self.normalise_every, 1)
-        _check_count("n_label", self.n_label, 0)
+        check_count("normalise_every", self.normalise_every, 1)
+        check_count("n_label", self.n_label, 0)
         if self.vote not in VOTES:
             raise ValueError(f"vote must be one of {', '.join(VOTES)}, got {self.vote!r}.")
-        _check_count("n_logged", self.n_logged, 0)
+        check_count("n_logged", self.n_logged, 0)
 
     @classmethod
     def from_dict(cls, values: dict) -> "STDPNetworkConfig":
