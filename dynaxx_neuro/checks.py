@@ -25,3 +25,16 @@ def check_fraction(name: str, value: float, allow_zero: bool = False) -> None:
     if not (np.isfinite(value) and low_ok and value <= 1):
         bound = "[0, 1]" if allow_zero else "(0, 1]"
         raise ValueError(f"{name} must be in {bound} (a per-step decay), got {value!r}.")
+
+
+def require(ok: bool, message: str) -> None:
+    """Raise ``ValueError(message)`` unless ``ok``."""
+    if not ok:
+        raise ValueError(message)
+
+
+def is_real(value) -> bool:
+    """Whether ``value`` is a finite real number (a Python or NumPy int or float, not a
+    bool)."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool) and np.isfinite(value))

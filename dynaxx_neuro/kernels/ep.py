@@ -40,15 +40,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dynaxx_neuro.checks import require
+
 # Phase codes of one period step (see EPSchedule.phase).
 RESET, FREE, NUDGED, RESTORE, NUDGED_NEG = 0, 1, 2, 3, 4
 PHASE_NAMES = {RESET: "free", FREE: "free", NUDGED: "nudged", RESTORE: "nudged_neg",
                NUDGED_NEG: "nudged_neg"}
-
-
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
 
 
 @dataclass(frozen=True)
@@ -66,9 +63,9 @@ class EPSchedule:
     symmetric: bool = True
 
     def __post_init__(self):
-        _require(isinstance(self.t_free, (int, np.integer)) and self.t_free >= 1,
+        require(isinstance(self.t_free, (int, np.integer)) and self.t_free >= 1,
                  f"t_free must be an integer >= 1, got {self.t_free!r}.")
-        _require(isinstance(self.t_nudge, (int, np.integer)) and self.t_nudge >= 1,
+        require(isinstance(self.t_nudge, (int, np.integer)) and self.t_nudge >= 1,
                  f"t_nudge must be an integer >= 1, got {self.t_nudge!r}.")
 
     @property
@@ -123,9 +120,9 @@ class EPDynamics:
     eps: float = 0.5
 
     def __post_init__(self):
-        _require(math.isfinite(self.beta) and self.beta > 0,
+        require(math.isfinite(self.beta) and self.beta > 0,
                  f"beta must be a finite number > 0, got {self.beta!r}.")
-        _require(math.isfinite(self.eps) and 0 < self.eps <= 1,
+        require(math.isfinite(self.eps) and 0 < self.eps <= 1,
                  f"eps must be in (0, 1], got {self.eps!r}.")
 
 
@@ -142,13 +139,13 @@ class EPLearning:
     beta_warmup_epochs: int = 0
 
     def __post_init__(self):
-        _require(len(self.lrs) >= 1, "lrs must hold one learning rate per weight layer.")
+        require(len(self.lrs) >= 1, "lrs must hold one learning rate per weight layer.")
         for lr in self.lrs:
-            _require(math.isfinite(lr) and lr >= 0,
+            require(math.isfinite(lr) and lr >= 0,
                      f"learning rates must be finite and >= 0, got {lr!r}.")
-        _require(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay!r}.")
-        _require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
-        _require(self.beta_warmup_epochs >= 0,
+        require(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay!r}.")
+        require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
+        require(self.beta_warmup_epochs >= 0,
                  f"beta_warmup_epochs must be >= 0, got {self.beta_warmup_epochs!r}.")
 
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dynaxx_neuro.checks import require
+
 NEGATIVE_STRATEGIES = ("wrong-label", "noise", "permutation", "hybrid", "hard")
 SCHEDULES = ("joint", "sequential", "hybrid")
 OPTIMIZERS = ("adam", "sgd")
@@ -43,13 +45,8 @@ LABEL_MODES = ("append", "replace")
 PREDICTIONS = ("softmax", "goodness")
 
 
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
-
-
 def _finite_positive(name: str, value: float) -> None:
-    _require(isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
+    require(isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
              f"{name} must be a finite number > 0, got {value!r}.")
 
 
@@ -66,7 +63,7 @@ class FFGoodness:
 
     def __post_init__(self):
         _finite_positive("theta", self.theta)
-        _require(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout!r}.")
+        require(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout!r}.")
         _finite_positive("norm_eps", self.norm_eps)
 
 
@@ -83,16 +80,16 @@ class FFNegatives:
     mask_blurs: int = 4
 
     def __post_init__(self):
-        _require(1 <= len(self.strategies) <= 2,
+        require(1 <= len(self.strategies) <= 2,
                  f"negatives must name one or two strategies, got {self.strategies!r}.")
         for name in self.strategies:
-            _require(name in NEGATIVE_STRATEGIES,
+            require(name in NEGATIVE_STRATEGIES,
                      f"unknown negative strategy {name!r}; choose from "
                      f"{', '.join(NEGATIVE_STRATEGIES)}.")
-        _require(isinstance(self.ratio, (int, float)) and 0 <= self.ratio <= 1,
+        require(isinstance(self.ratio, (int, float)) and 0 <= self.ratio <= 1,
                  f"negative ratio must be in [0, 1], got {self.ratio!r}.")
         _finite_positive("noise_std", self.noise_std)
-        _require(isinstance(self.mask_blurs, (int, np.integer)) and self.mask_blurs >= 0,
+        require(isinstance(self.mask_blurs, (int, np.integer)) and self.mask_blurs >= 0,
                  f"mask_blurs must be an integer >= 0, got {self.mask_blurs!r}.")
 
     @property
@@ -113,12 +110,12 @@ class FFOptimizer:
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        _require(self.kind in OPTIMIZERS, f"unknown optimizer {self.kind!r}; choose from "
+        require(self.kind in OPTIMIZERS, f"unknown optimizer {self.kind!r}; choose from "
                                           f"{', '.join(OPTIMIZERS)}.")
-        _require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
-        _require(0 <= self.beta2 < 1, f"beta2 must be in [0, 1), got {self.beta2!r}.")
+        require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
+        require(0 <= self.beta2 < 1, f"beta2 must be in [0, 1), got {self.beta2!r}.")
         _finite_positive("eps", self.eps)
-        _require(self.weight_decay >= 0,
+        require(self.weight_decay >= 0,
                  f"weight_decay must be >= 0, got {self.weight_decay!r}.")
 
 
@@ -137,12 +134,12 @@ class FFSchedule:
     finetune_scale: float = 0.1
 
     def __post_init__(self):
-        _require(self.kind in SCHEDULES, f"unknown schedule {self.kind!r}; choose from "
+        require(self.kind in SCHEDULES, f"unknown schedule {self.kind!r}; choose from "
                                          f"{', '.join(SCHEDULES)}.")
-        _require(isinstance(self.epochs_per_layer, (int, np.integer))
+        require(isinstance(self.epochs_per_layer, (int, np.integer))
                  and self.epochs_per_layer >= 1,
                  f"epochs_per_layer must be an integer >= 1, got {self.epochs_per_layer!r}.")
-        _require(0 < self.finetune_scale <= 1,
+        require(0 < self.finetune_scale <= 1,
                  f"finetune_scale must be in (0, 1], got {self.finetune_scale!r}.")
 
     def lr_scale(self, epoch: int, layer: int, n_layers: int) -> float:

@@ -56,21 +56,13 @@ from typing import ClassVar
 
 import numpy as np
 
+from dynaxx_neuro.checks import is_real, require
+
 RULE_NAMES = ("oja", "bcm", "khu")
 
 
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
-
-
-def _is_real(value) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool) and math.isfinite(value))
-
-
 def _check_lr(lr) -> None:
-    _require(_is_real(lr) and lr > 0, f"lr must be a finite number > 0, got {lr!r}.")
+    require(is_real(lr) and lr > 0, f"lr must be a finite number > 0, got {lr!r}.")
 
 
 @dataclass(frozen=True)
@@ -95,7 +87,7 @@ class BCMParams:
 
     def __post_init__(self):
         _check_lr(self.lr)
-        _require(_is_real(self.tau_theta) and self.tau_theta >= 1,
+        require(is_real(self.tau_theta) and self.tau_theta >= 1,
                  f"tau_theta must be a finite number >= 1 (batches), got {self.tau_theta!r}.")
 
 
@@ -115,15 +107,15 @@ class KHUParams:
 
     def __post_init__(self):
         _check_lr(self.lr)
-        _require(_is_real(self.p) and self.p >= 2,
+        require(is_real(self.p) and self.p >= 2,
                  f"p must be a finite number >= 2 (the Lebesgue norm), got {self.p!r}.")
-        _require(isinstance(self.k, (int, np.integer)) and not isinstance(self.k, bool)
+        require(isinstance(self.k, (int, np.integer)) and not isinstance(self.k, bool)
                  and self.k >= 2,
                  f"k must be an integer >= 2 (rank of the anti-Hebbian unit), got {self.k!r}.")
-        _require(_is_real(self.delta) and 0 <= self.delta <= 1,
+        require(is_real(self.delta) and 0 <= self.delta <= 1,
                  f"delta must be a number in [0, 1] (anti-Hebbian strength), "
                  f"got {self.delta!r}.")
-        _require(_is_real(self.precision) and self.precision > 0,
+        require(is_real(self.precision) and self.precision > 0,
                  f"precision must be a finite number > 0, got {self.precision!r}.")
 
 
@@ -133,7 +125,7 @@ PARAM_CLASSES = {cls.name: cls for cls in (OjaParams, BCMParams, KHUParams)}
 
 def rule_params(rule: str, **values) -> HebbianParams:
     """The parameter dataclass of ``rule`` (one of RULE_NAMES) built from ``values``."""
-    _require(rule in PARAM_CLASSES,
+    require(rule in PARAM_CLASSES,
              f"rule must be one of {', '.join(RULE_NAMES)}, got {rule!r}.")
     return PARAM_CLASSES[rule](**values)
 
@@ -265,7 +257,7 @@ def epoch_lr(lr: float, epoch: int, decay: float, linear_epochs: int = 0) -> flo
     With N > 0 the epoch must be below N, so every rate is > 0."""
     if not linear_epochs:
         return lr * decay ** epoch
-    _require(0 <= epoch < linear_epochs,
+    require(0 <= epoch < linear_epochs,
              f"epoch must be in [0, {linear_epochs}) under a linear fall over "
              f"{linear_epochs} epochs, got {epoch!r}.")
     return lr * decay ** epoch * (1.0 - epoch / linear_epochs)

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dynaxx_neuro.checks import is_real, require
+
 # Loihi's fixed-point layout as Lava's AbstractPyLifModelFixed sets it.
 DECAY_SHIFT = 12
 DECAY_UNITY = 1 << DECAY_SHIFT
@@ -57,15 +59,6 @@ DU_DV_MAX = (1 << 12) - 1        # 12-bit unsigned decays
 VTH_MAX = (1 << 17) - 1          # 17-bit unsigned threshold
 BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1  # 13-bit signed mantissa
 BIAS_EXP_MAX = 7                 # 3-bit exponent
-
-
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
-
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
 
 
 def _is_int(value) -> bool:
@@ -86,12 +79,12 @@ class LIFFloat:
     def __post_init__(self):
         for name in ("du", "dv"):
             value = getattr(self, name)
-            _require(_finite(value) and 0 <= value <= 1,
+            require(is_real(value) and 0 <= value <= 1,
                      f"{name} must be a number in [0, 1], got {value!r}.")
-        _require(isinstance(self.vth, (int, float, np.integer, np.floating))
+        require(isinstance(self.vth, (int, float, np.integer, np.floating))
                  and not math.isnan(self.vth),
                  f"vth must be a number (inf: never spikes), got {self.vth!r}.")
-        _require(_finite(self.bias), f"bias must be a finite number, got {self.bias!r}.")
+        require(is_real(self.bias), f"bias must be a finite number, got {self.bias!r}.")
 
 
 @dataclass(frozen=True)
@@ -110,7 +103,7 @@ class LIFFixed:
                                 ("bias_mant", BIAS_MANT_MIN, BIAS_MANT_MAX),
                                 ("bias_exp", 0, BIAS_EXP_MAX)):
             value = getattr(self, name)
-            _require(_is_int(value) and low <= value <= high,
+            require(_is_int(value) and low <= value <= high,
                      f"{name} must be an integer in [{low}, {high}], got {value!r}.")
 
     @property
@@ -140,14 +133,14 @@ class LIFTrace:
 def _state(value, n: int, dtype, name: str) -> np.ndarray:
     array = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)) if np.ndim(value) == 0 \
         else np.asarray(value, dtype=dtype)
-    _require(array.shape == (n,), f"{name} must be a scalar or have shape ({n},), "
+    require(array.shape == (n,), f"{name} must be a scalar or have shape ({n},), "
                                   f"got shape {np.shape(value)}.")
     return array.copy()
 
 
 def _inputs(a_in, name: str = "a_in") -> np.ndarray:
     array = np.asarray(a_in)
-    _require(array.ndim == 2, f"{name} must be a (T, n) array, got shape {array.shape}.")
+    require(array.ndim == 2, f"{name} must be a (T, n) array, got shape {array.shape}.")
     return array
 
 
@@ -198,7 +191,7 @@ def lif_fixed_step(u: np.ndarray, v: np.ndarray, a_in: np.ndarray,
 def lif_fixed_run(a_in: np.ndarray, params: LIFFixed, u0=0, v0=0) -> LIFTrace:
     """Run the fixed-point LIF over integer inputs ``a_in`` (T, n)."""
     a_in = _inputs(a_in)
-    _require(np.issubdtype(a_in.dtype, np.integer) or np.array_equal(a_in, np.round(a_in)),
+    require(np.issubdtype(a_in.dtype, np.integer) or np.array_equal(a_in, np.round(a_in)),
              "a_in must hold integers for the fixed-point LIF.")
     a_in = a_in.astype(np.int64)
     n = a_in.shape[1]
@@ -227,7 +220,7 @@ class FixedPointMap:
     weight_scale: float = 64.0
 
     def __post_init__(self):
-        _require(_finite(self.weight_scale) and self.weight_scale > 0,
+        require(is_real(self.weight_scale) and self.weight_scale > 0,
                  f"weight_scale must be a finite number > 0, got {self.weight_scale!r}.")
 
     @property
@@ -240,15 +233,15 @@ class FixedPointMap:
         has no representation)."""
         du = int(round(params.du * DECAY_UNITY)) - DS_OFFSET
         dv = int(round(params.dv * DECAY_UNITY)) - DM_OFFSET
-        _require(0 <= du <= DU_DV_MAX, f"du must be in [{1 / DECAY_UNITY}, 1] for the fixed-"
+        require(0 <= du <= DU_DV_MAX, f"du must be in [{1 / DECAY_UNITY}, 1] for the fixed-"
                                        f"point LIF (its current decay has an offset of 1/4096), "
                                        f"got {params.du!r}.")
-        _require(0 <= dv <= DU_DV_MAX, f"dv must be in [0, {DU_DV_MAX / DECAY_UNITY}] for the "
+        require(0 <= dv <= DU_DV_MAX, f"dv must be in [0, {DU_DV_MAX / DECAY_UNITY}] for the "
                                        f"fixed-point LIF, got {params.dv!r}.")
-        _require(math.isfinite(params.vth), f"vth must be finite for the fixed-point LIF, got "
+        require(math.isfinite(params.vth), f"vth must be finite for the fixed-point LIF, got "
                                             f"{params.vth!r}.")
         vth = int(round(params.vth * self.weight_scale))
-        _require(0 <= vth <= VTH_MAX, f"vth * weight_scale must be in [0, {VTH_MAX}], got "
+        require(0 <= vth <= VTH_MAX, f"vth * weight_scale must be in [0, {VTH_MAX}], got "
                                       f"{params.vth * self.weight_scale!r}.")
         bias = params.bias * self.state_scale
         for exp in range(BIAS_EXP_MAX + 1):  # the smallest exponent whose mantissa fits
@@ -280,8 +273,8 @@ def dense_delayed(weights: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     """What a neuron receives through Lava's ``Dense`` from spikes (T, n_pre): step t gets
     ``W s[t-1]`` (step 0 gets zeros); weights (n_post, n_pre); result (T, n_post)."""
     weights, spikes = np.asarray(weights), np.asarray(spikes)
-    _require(weights.ndim == 2, f"weights must be (n_post, n_pre), got shape {weights.shape}.")
-    _require(spikes.ndim == 2 and spikes.shape[1] == weights.shape[1],
+    require(weights.ndim == 2, f"weights must be (n_post, n_pre), got shape {weights.shape}.")
+    require(spikes.ndim == 2 and spikes.shape[1] == weights.shape[1],
              f"spikes must be (T, {weights.shape[1]}) to match weights {weights.shape}, got "
              f"shape {spikes.shape}.")
     dtype = np.int64 if np.issubdtype(weights.dtype, np.integer) else float
@@ -304,11 +297,11 @@ class LIFContinuous:
     def __post_init__(self):
         for name in ("tau_u_ms", "tau_v_ms"):
             value = getattr(self, name)
-            _require(_finite(value) and value > 0,
+            require(is_real(value) and value > 0,
                      f"{name} must be a finite number > 0, got {value!r}.")
-        _require(isinstance(self.vth, (int, float, np.integer, np.floating)) and self.vth > 0,
+        require(isinstance(self.vth, (int, float, np.integer, np.floating)) and self.vth > 0,
                  f"vth must be a number > 0 (inf for no spikes), got {self.vth!r}.")
-        _require(_finite(self.bias), f"bias must be a finite number, got {self.bias!r}.")
+        require(is_real(self.bias), f"bias must be a finite number, got {self.bias!r}.")
 
 
 @dataclass(frozen=True)
@@ -330,8 +323,8 @@ def discretise(model: LIFContinuous, dt_ms: float) -> Discretised:
     ``[m dt, (m+1) dt)``: spikes at ``m dt`` enter at step m and ``v[m]`` approximates
     ``v((m+1) dt)``.
     """
-    _require(_finite(dt_ms) and dt_ms > 0, f"dt_ms must be a finite number > 0, got {dt_ms!r}.")
-    _require(dt_ms <= min(model.tau_u_ms, model.tau_v_ms),
+    require(is_real(dt_ms) and dt_ms > 0, f"dt_ms must be a finite number > 0, got {dt_ms!r}.")
+    require(dt_ms <= min(model.tau_u_ms, model.tau_v_ms),
              f"dt_ms must not exceed the smaller time constant "
              f"({min(model.tau_u_ms, model.tau_v_ms)} ms), got {dt_ms!r}.")
     gain = dt_ms / model.tau_v_ms
@@ -387,15 +380,15 @@ def lif_exact(t_eval_ms: np.ndarray, spike_times_ms: np.ndarray, spike_sources: 
     times = np.asarray(spike_times_ms, dtype=float)
     sources = np.asarray(spike_sources)
     weights = np.asarray(weights, dtype=float)
-    _require(weights.ndim == 2, f"weights must be (n_post, n_pre), got shape {weights.shape}.")
-    _require(times.shape == sources.shape and times.ndim == 1,
+    require(weights.ndim == 2, f"weights must be (n_post, n_pre), got shape {weights.shape}.")
+    require(times.shape == sources.shape and times.ndim == 1,
              f"spike_times_ms and spike_sources must be 1-d of equal length, got shapes "
              f"{times.shape} and {sources.shape}.")
-    _require(sources.size == 0 or (sources.min() >= 0 and sources.max() < weights.shape[1]),
+    require(sources.size == 0 or (sources.min() >= 0 and sources.max() < weights.shape[1]),
              f"spike_sources must index the {weights.shape[1]} columns of weights.")
-    _require(times.size == 0 or times.min() >= 0,
+    require(times.size == 0 or times.min() >= 0,
              f"spike_times_ms must be >= 0, got a minimum of {times.min() if times.size else 0}.")
-    _require(t_eval.ndim == 1 and np.all(np.diff(t_eval) >= 0) and
+    require(t_eval.ndim == 1 and np.all(np.diff(t_eval) >= 0) and
              (t_eval.size == 0 or t_eval[0] >= 0),
              "t_eval_ms must be a sorted 1-d array of times >= 0.")
     n = weights.shape[0]

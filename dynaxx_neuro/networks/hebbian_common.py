@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dynaxx_neuro.checks import check_count
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.activity import EpochActivity
@@ -39,9 +40,7 @@ class HebbianConfig:
 
     def __post_init__(self):
         for name in ("n_in", "n_hidden", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+            check_count(name, getattr(self, name), 1)
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}.")
         if (isinstance(self.lr_linear_epochs, bool)
