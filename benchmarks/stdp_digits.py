@@ -1,13 +1,15 @@
 """Spiking STDP (Diehl & Cook style, Lava's ATRLIF + LearningDense) with the defaults of
-`dynaxx train stdp`, on the floating_pt and the fixed_pt models.
+`dynaxx train stdp`, on the floating_pt and the fixed_pt models (and, when asked, the numpy
+back end, which runs the float graph as one loop and gives the float figures faster).
 
 Targets (issue 4): digits test accuracy >= 85 % with float models, fixed point within 3
 points of float; time per training sample reported; a Fashion-MNIST figure on a subset.
 
     python benchmarks/stdp_digits.py                                  # digits, float + fixed
     python benchmarks/stdp_digits.py --backends lava
+    python benchmarks/stdp_digits.py --backends numpy --name stdp_digits_numpy
     python benchmarks/stdp_digits.py --backends lava --data fashion-mnist --n-train 1000 \
-        --n-test 500 --input-rate 40
+        --n-test 500 --input-rate 8 --w-sum 50
 """
 
 import argparse
@@ -55,6 +57,8 @@ def main():
     parser.add_argument("--w-sum", type=float,
                         default=CONFIG_DEFAULTS["w_sum"],
                         help="sum of each neuron's incoming weights after normalisation")
+    parser.add_argument("--name", default=None,
+                        help="result name (default stdp_<data>)")
     args = parser.parse_args()
     with scratch_runs() as folder:
         runs = {backend: stdp_run(backend, args, folder) for backend in args.backends}
@@ -76,7 +80,7 @@ def main():
             payload["float_minus_fixed_points"] = round(100 * gap, 2)
             targets["fixed_within_3_points"] = abs(gap) <= 0.03
         payload["targets"] = targets
-    write_result(f"stdp_{args.data.replace('-', '_')}", payload)
+    write_result(args.name or f"stdp_{args.data.replace('-', '_')}", payload)
 
 
 if __name__ == "__main__":

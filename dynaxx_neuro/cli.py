@@ -218,7 +218,8 @@ _LIF, _SHOWN, _RULE, _CONFIG = AdaptiveLIF(), DEFAULT_PRESENTATION, STDPRule(), 
 
 
 @train.command("stdp")
-@_run_options("stdp", "lava (floating_pt models) or lava-fixed (fixed_pt models).", epochs=1)
+@_run_options("stdp", "lava (floating_pt models), lava-fixed (fixed_pt models) or numpy "
+              "(the float graph as one NumPy loop).", epochs=1)
 @click.option("--neurons", default=_LIF.n_neurons, show_default=True, type=int,
               help="Excitatory ATRLIF neurons.")
 @click.option("--n-train", default=0, show_default=True, type=int,

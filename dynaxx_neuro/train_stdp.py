@@ -19,7 +19,17 @@ from dynaxx_neuro.networks.stdp_lava import (CONFIG_DEFAULTS, DEFAULT_PRESENTATI
 from dynaxx_neuro.records import RunDir
 from dynaxx_neuro.train import run_splits, train_from_last_checkpoint
 
-STDP_BACKENDS = ("lava", "lava-fixed")
+STDP_BACKENDS = ("lava", "lava-fixed", "numpy")
+
+
+def make_runner(backend: str, config: STDPNetworkConfig, data: Splits,
+                params: STDPParameters, start_epoch: int):
+    """The runner of a back end: Lava's float or fixed-point models, or the NumPy loop."""
+    require_backend(backend, STDP_BACKENDS)
+    if backend == "numpy":
+        from dynaxx_neuro.networks.stdp_numpy import NumpySTDPRunner
+        return NumpySTDPRunner(config, data, params, start_epoch)
+    return LavaSTDPRunner(config, data, params, start_epoch)
 
 
 def limit_splits(data: Splits, n_train: int, n_test: int, seed: int) -> Splits:
@@ -59,7 +69,8 @@ def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -
         run, data,
         lambda: STDPParameters.initial(config, np.random.default_rng([config.seed, 7])),
         STDPParameters.from_arrays,
-        lambda params, first_epoch: LavaSTDPRunner(config, data, params, first_epoch),
+        lambda params, first_epoch: make_runner(info["backend"], config, data, params,
+                                                first_epoch),
         len(data.x_train), 1, show_progress)
 
 
@@ -95,7 +106,8 @@ def train_stdp(dataset: str = "digits", backend: str = "lava", epochs: int = 1, 
     require_backend(backend, STDP_BACKENDS)  # after the configuration's checks
     run = RunDir.create(out, f"stdp-{dataset}-{backend}", {
         "rule": "stdp", "dataset": dataset, "data_dir": data_dir, "backend": backend,
-        "tag": "fixed_pt" if config.fixed_point else "floating_pt", "epochs": epochs,
+        "tag": {"lava": "floating_pt", "lava-fixed": "fixed_pt", "numpy": "numpy"}[backend],
+        "epochs": epochs,
         "validation": validation, "n_train": n_train, "n_test": n_test, "seed": seed,
         "config": dataclasses.asdict(config)})
     return continue_run(run, show_progress, data)
@@ -103,7 +115,7 @@ def train_stdp(dataset: str = "digits", backend: str = "lava", epochs: int = 1, 
 
 def evaluate_checkpoint(run: RunDir, backend: str | None = None) -> dict:
     """Label the neurons with the run's last checkpoint and report validation and test
-    accuracy (``backend``: ``lava`` or ``lava-fixed``, default the run's)."""
+    accuracy (``backend``: one of ``STDP_BACKENDS``, default the run's)."""
     info = run.info()
     checkpoint = run.last_checkpoint()
     if checkpoint is None:
@@ -114,8 +126,8 @@ def evaluate_checkpoint(run: RunDir, backend: str | None = None) -> dict:
     config = dataclasses.replace(STDPNetworkConfig.from_dict(info["config"]),
                                  fixed_point=backend == "lava-fixed")
     data = _run_data(info, config)
-    runner = LavaSTDPRunner(config, data, STDPParameters.from_arrays(checkpoint[1]),
-                            checkpoint[0] + 1)
+    runner = make_runner(backend, config, data, STDPParameters.from_arrays(checkpoint[1]),
+                         checkpoint[0] + 1)
     result = runner.evaluate(checkpoint[0])
     metrics = {"epoch": checkpoint[0], "backend": backend}
     for split, pred, labels in (("val", result.val_predictions, data.y_val),

@@ -6,6 +6,7 @@ built from Lava's own ATRLIF, Dense and LearningDense processes, then draw its p
     python examples/stdp_digits.py --n-train 40 --n-test 20 --neurons 10 --t-present 10 \
         --t-present-eval 10
     python examples/stdp_digits.py --backend lava-fixed    # fixed_pt models
+    python examples/stdp_digits.py --backend numpy         # the float graph in NumPy (~30 s)
 """
 
 import argparse
@@ -18,7 +19,7 @@ from dynaxx_neuro.train_stdp import train_stdp
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="lava", choices=("lava", "lava-fixed"))
+    parser.add_argument("--backend", default="lava", choices=("lava", "lava-fixed", "numpy"))
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--neurons", type=int, default=AdaptiveLIF().n_neurons)
     parser.add_argument("--n-train", type=int, default=0, help="training subset (0: all)")

@@ -31,7 +31,7 @@ def _invoke(args):
     (["--delta-v", "2"], "delta_v must be in (0, 1]"),
     (["--theta-0", "-1"], "theta_0 must be"),
     (["--neurons", "1"], "n_neurons must be"),
-    (["--backend", "numpy"], "backend must be one of lava, lava-fixed"),
+    (["--backend", "brian2"], "backend must be one of lava, lava-fixed, numpy"),
     (["--n-train", "-5"], "n_train must be"),
     (["--vote", "best"], "vote must be one of mean, proportion"),
 ])
@@ -73,3 +73,17 @@ def test_example_stdp_digits_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "final metrics" in out and "ms per sample" in out
     assert (tmp_path / "run" / "plots" / "spikes.png").exists()
+
+
+def test_numpy_back_end_trains_and_evaluates_without_lava(tmp_path):
+    out = tmp_path / "run"
+    result = _invoke(["train", "stdp", "--out", str(out), *SMALL, "--backend", "numpy",
+                      "--no-plots"])
+    assert result.exit_code == 0, result.output
+    from dynaxx_neuro.records import RunDir
+    info = RunDir.open(out).info()
+    assert info["tag"] == "numpy"
+    result = _invoke(["eval", str(out)])
+    assert result.exit_code == 0 and '"backend": "numpy"' in result.output
+    # The read-out pass draws the same input spikes again: the same test accuracy.
+    assert f'"test_accuracy": {info["final_metrics"]["test_accuracy"]}' in result.output

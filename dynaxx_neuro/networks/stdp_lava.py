@@ -36,6 +36,10 @@ Graph of one presentation pass (training, or labelling and evaluation)::
   its selectivity (``vote="proportion"``, BindsNET's read-out) or all alike (``"mean"``,
   Diehl & Cook's).
 
+``STDPRunner`` holds what every back end shares (epochs, labelling, the vote);
+``LavaSTDPRunner`` runs the graph above, ``networks.stdp_numpy.NumpySTDPRunner`` the float
+graph as one NumPy loop.
+
 Fixed point (``fixed_pt``): the same graph with weights, thresholds and inhibition scaled
 by 255 / w_max to Loihi's 8-bit weights, integer trace impulses (7-bit traces), and the
 rule's constants converted accordingly (``STDPRule.lava_dw``); thresholds stay per neuron
@@ -262,39 +266,20 @@ class PassRecord:
     params: STDPParameters | None = None
 
 
-class LavaSTDPRunner:
-    """Trains the network one epoch at a time and labels and evaluates it after each."""
+class STDPRunner:
+    """Trains the network one epoch at a time and labels and evaluates it after each; a
+    back end supplies :meth:`_pass`, one presentation pass over a list of images."""
 
     def __init__(self, config: STDPNetworkConfig, data: Splits, params: STDPParameters,
                  start_epoch: int):
         self.config, self.data, self.params = config, data, params
         self.next_epoch = start_epoch
 
-    # one pass over a list of images -------------------------------------------------
     def _pass(self, images: np.ndarray, learn: bool, seed: tuple, progress=None) -> PassRecord:
-        prepare_lava_import()
-        from lava.magma.core.run_conditions import RunSteps
-        from lava.magma.core.run_configs import Loihi2SimCfg
-
-        graph = _Graph(self.config, images, self.params, learn, seed)
-        tag = "fixed_pt" if self.config.fixed_point else "floating_pt"
-        run_cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=graph.model_map())
-        period = sum(self.config.presentation.schedule(learn))
-        every = self.config.normalise_every if learn else len(images)
-        started = False
-        try:
-            for start in range(0, len(images), every):
-                chunk = min(every, len(images) - start)
-                graph.source.run(condition=RunSteps(num_steps=chunk * period), run_cfg=run_cfg)
-                started = True
-                if learn:
-                    graph.normalise_weights()
-                if progress is not None:
-                    progress(chunk, float("nan"))
-            return graph.read(learn)
-        finally:
-            if started:
-                graph.source.stop()
+        """Show ``images`` (learning when ``learn``), normalising the weights every
+        ``normalise_every`` samples and calling ``progress(samples, nan)`` after each chunk;
+        ``seed`` seeds the input spikes."""
+        raise NotImplementedError
 
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """Train on the shuffled training split, then :meth:`evaluate`."""
@@ -345,7 +330,42 @@ class LavaSTDPRunner:
         return self.params
 
     def close(self) -> None:
-        """Nothing stays running between passes: each pass stops its own runtime."""
+        """Nothing stays running between passes."""
+
+
+class LavaSTDPRunner(STDPRunner):
+    """The network as Lava processes on Loihi2SimCfg (``floating_pt`` or ``fixed_pt``);
+    each pass builds, runs and stops its own graph."""
+
+    def _pass(self, images: np.ndarray, learn: bool, seed: tuple, progress=None) -> PassRecord:
+        prepare_lava_import()
+        from lava.magma.core.run_conditions import RunSteps
+        from lava.magma.core.run_configs import Loihi2SimCfg
+
+        graph = _Graph(self.config, images, self.params, learn, seed)
+        tag = "fixed_pt" if self.config.fixed_point else "floating_pt"
+        run_cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=graph.model_map())
+        period = sum(self.config.presentation.schedule(learn))
+        every = self.config.normalise_every if learn else len(images)
+        started = False
+        try:
+            for start in range(0, len(images), every):
+                chunk = min(every, len(images) - start)
+                graph.source.run(condition=RunSteps(num_steps=chunk * period), run_cfg=run_cfg)
+                started = True
+                if learn:
+                    graph.normalise_weights()
+                if progress is not None:
+                    progress(chunk, float("nan"))
+            return graph.read(learn)
+        finally:
+            if started:
+                graph.source.stop()
+
+
+def input_seed(seed: tuple) -> int:
+    """The seed of a pass's Poisson input spikes (``RateCodedSource``) from its key."""
+    return int(np.random.default_rng(list(seed)).integers(2 ** 31 - 1))
 
 
 class _Graph:
@@ -365,7 +385,7 @@ class _Graph:
         n, fixed = neurons.n_neurons, config.fixed_point
         scale = FIXED_WEIGHT_MAX / rule.w_max if fixed else 1.0
         self.scale = scale
-        seed_int = int(np.random.default_rng(list(seed)).integers(2 ** 31 - 1))
+        seed_int = input_seed(seed)
         t_present, t_rest = shown.schedule(learn)
         self.source = RateCodedSource(images=np.asarray(images, float),
                                       t_present=t_present, t_rest=t_rest,
