@@ -64,9 +64,9 @@ class EPSchedule:
 
     def __post_init__(self):
         require(isinstance(self.t_free, (int, np.integer)) and self.t_free >= 1,
-                 f"t_free must be an integer >= 1, got {self.t_free!r}.")
+                f"t_free must be an integer >= 1, got {self.t_free!r}.")
         require(isinstance(self.t_nudge, (int, np.integer)) and self.t_nudge >= 1,
-                 f"t_nudge must be an integer >= 1, got {self.t_nudge!r}.")
+                f"t_nudge must be an integer >= 1, got {self.t_nudge!r}.")
 
     @property
     def period(self) -> int:
@@ -121,9 +121,9 @@ class EPDynamics:
 
     def __post_init__(self):
         require(math.isfinite(self.beta) and self.beta > 0,
-                 f"beta must be a finite number > 0, got {self.beta!r}.")
+                f"beta must be a finite number > 0, got {self.beta!r}.")
         require(math.isfinite(self.eps) and 0 < self.eps <= 1,
-                 f"eps must be in (0, 1], got {self.eps!r}.")
+                f"eps must be in (0, 1], got {self.eps!r}.")
 
 
 @dataclass(frozen=True)
@@ -142,11 +142,11 @@ class EPLearning:
         require(len(self.lrs) >= 1, "lrs must hold one learning rate per weight layer.")
         for lr in self.lrs:
             require(math.isfinite(lr) and lr >= 0,
-                     f"learning rates must be finite and >= 0, got {lr!r}.")
+                    f"learning rates must be finite and >= 0, got {lr!r}.")
         require(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay!r}.")
         require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
         require(self.beta_warmup_epochs >= 0,
-                 f"beta_warmup_epochs must be >= 0, got {self.beta_warmup_epochs!r}.")
+                f"beta_warmup_epochs must be >= 0, got {self.beta_warmup_epochs!r}.")
 
 
 def rho(s: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ PREDICTIONS = ("softmax", "goodness")
 
 def _finite_positive(name: str, value: float) -> None:
     require(isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
-             f"{name} must be a finite number > 0, got {value!r}.")
+            f"{name} must be a finite number > 0, got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -81,16 +81,16 @@ class FFNegatives:
 
     def __post_init__(self):
         require(1 <= len(self.strategies) <= 2,
-                 f"negatives must name one or two strategies, got {self.strategies!r}.")
+                f"negatives must name one or two strategies, got {self.strategies!r}.")
         for name in self.strategies:
             require(name in NEGATIVE_STRATEGIES,
-                     f"unknown negative strategy {name!r}; choose from "
-                     f"{', '.join(NEGATIVE_STRATEGIES)}.")
+                    f"unknown negative strategy {name!r}; choose from "
+                    f"{', '.join(NEGATIVE_STRATEGIES)}.")
         require(isinstance(self.ratio, (int, float)) and 0 <= self.ratio <= 1,
-                 f"negative ratio must be in [0, 1], got {self.ratio!r}.")
+                f"negative ratio must be in [0, 1], got {self.ratio!r}.")
         _finite_positive("noise_std", self.noise_std)
         require(isinstance(self.mask_blurs, (int, np.integer)) and self.mask_blurs >= 0,
-                 f"mask_blurs must be an integer >= 0, got {self.mask_blurs!r}.")
+                f"mask_blurs must be an integer >= 0, got {self.mask_blurs!r}.")
 
     @property
     def needs_label_goodness(self) -> bool:
@@ -111,12 +111,12 @@ class FFOptimizer:
 
     def __post_init__(self):
         require(self.kind in OPTIMIZERS, f"unknown optimizer {self.kind!r}; choose from "
-                                          f"{', '.join(OPTIMIZERS)}.")
+                                         f"{', '.join(OPTIMIZERS)}.")
         require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
         require(0 <= self.beta2 < 1, f"beta2 must be in [0, 1), got {self.beta2!r}.")
         _finite_positive("eps", self.eps)
         require(self.weight_decay >= 0,
-                 f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+                f"weight_decay must be >= 0, got {self.weight_decay!r}.")
 
 
 @dataclass(frozen=True)
@@ -135,12 +135,12 @@ class FFSchedule:
 
     def __post_init__(self):
         require(self.kind in SCHEDULES, f"unknown schedule {self.kind!r}; choose from "
-                                         f"{', '.join(SCHEDULES)}.")
+                                        f"{', '.join(SCHEDULES)}.")
         require(isinstance(self.epochs_per_layer, (int, np.integer))
-                 and self.epochs_per_layer >= 1,
-                 f"epochs_per_layer must be an integer >= 1, got {self.epochs_per_layer!r}.")
+                and self.epochs_per_layer >= 1,
+                f"epochs_per_layer must be an integer >= 1, got {self.epochs_per_layer!r}.")
         require(0 < self.finetune_scale <= 1,
-                 f"finetune_scale must be in (0, 1], got {self.finetune_scale!r}.")
+                f"finetune_scale must be in (0, 1], got {self.finetune_scale!r}.")
 
     def lr_scale(self, epoch: int, layer: int, n_layers: int) -> float:
         """Learning-rate factor of ``layer`` (0-based) of ``n_layers`` in ``epoch``."""

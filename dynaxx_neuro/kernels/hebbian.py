@@ -88,7 +88,7 @@ class BCMParams:
     def __post_init__(self):
         _check_lr(self.lr)
         require(is_real(self.tau_theta) and self.tau_theta >= 1,
-                 f"tau_theta must be a finite number >= 1 (batches), got {self.tau_theta!r}.")
+                f"tau_theta must be a finite number >= 1 (batches), got {self.tau_theta!r}.")
 
 
 @dataclass(frozen=True)
@@ -108,15 +108,15 @@ class KHUParams:
     def __post_init__(self):
         _check_lr(self.lr)
         require(is_real(self.p) and self.p >= 2,
-                 f"p must be a finite number >= 2 (the Lebesgue norm), got {self.p!r}.")
+                f"p must be a finite number >= 2 (the Lebesgue norm), got {self.p!r}.")
         require(isinstance(self.k, (int, np.integer)) and not isinstance(self.k, bool)
-                 and self.k >= 2,
-                 f"k must be an integer >= 2 (rank of the anti-Hebbian unit), got {self.k!r}.")
+                and self.k >= 2,
+                f"k must be an integer >= 2 (rank of the anti-Hebbian unit), got {self.k!r}.")
         require(is_real(self.delta) and 0 <= self.delta <= 1,
-                 f"delta must be a number in [0, 1] (anti-Hebbian strength), "
-                 f"got {self.delta!r}.")
+                f"delta must be a number in [0, 1] (anti-Hebbian strength), "
+                f"got {self.delta!r}.")
         require(is_real(self.precision) and self.precision > 0,
-                 f"precision must be a finite number > 0, got {self.precision!r}.")
+                f"precision must be a finite number > 0, got {self.precision!r}.")
 
 
 HebbianParams = OjaParams | BCMParams | KHUParams
@@ -126,7 +126,7 @@ PARAM_CLASSES = {cls.name: cls for cls in (OjaParams, BCMParams, KHUParams)}
 def rule_params(rule: str, **values) -> HebbianParams:
     """The parameter dataclass of ``rule`` (one of RULE_NAMES) built from ``values``."""
     require(rule in PARAM_CLASSES,
-             f"rule must be one of {', '.join(RULE_NAMES)}, got {rule!r}.")
+            f"rule must be one of {', '.join(RULE_NAMES)}, got {rule!r}.")
     return PARAM_CLASSES[rule](**values)
 
 
@@ -258,8 +258,8 @@ def epoch_lr(lr: float, epoch: int, decay: float, linear_epochs: int = 0) -> flo
     if not linear_epochs:
         return lr * decay ** epoch
     require(0 <= epoch < linear_epochs,
-             f"epoch must be in [0, {linear_epochs}) under a linear fall over "
-             f"{linear_epochs} epochs, got {epoch!r}.")
+            f"epoch must be in [0, {linear_epochs}) under a linear fall over "
+            f"{linear_epochs} epochs, got {epoch!r}.")
     return lr * decay ** epoch * (1.0 - epoch / linear_epochs)
 
 

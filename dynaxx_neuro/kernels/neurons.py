@@ -80,10 +80,10 @@ class LIFFloat:
         for name in ("du", "dv"):
             value = getattr(self, name)
             require(is_real(value) and 0 <= value <= 1,
-                     f"{name} must be a number in [0, 1], got {value!r}.")
+                    f"{name} must be a number in [0, 1], got {value!r}.")
         require(isinstance(self.vth, (int, float, np.integer, np.floating))
-                 and not math.isnan(self.vth),
-                 f"vth must be a number (inf: never spikes), got {self.vth!r}.")
+                and not math.isnan(self.vth),
+                f"vth must be a number (inf: never spikes), got {self.vth!r}.")
         require(is_real(self.bias), f"bias must be a finite number, got {self.bias!r}.")
 
 
@@ -104,7 +104,7 @@ class LIFFixed:
                                 ("bias_exp", 0, BIAS_EXP_MAX)):
             value = getattr(self, name)
             require(_is_int(value) and low <= value <= high,
-                     f"{name} must be an integer in [{low}, {high}], got {value!r}.")
+                    f"{name} must be an integer in [{low}, {high}], got {value!r}.")
 
     @property
     def effective_bias(self) -> int:
@@ -134,7 +134,7 @@ def _state(value, n: int, dtype, name: str) -> np.ndarray:
     array = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)) if np.ndim(value) == 0 \
         else np.asarray(value, dtype=dtype)
     require(array.shape == (n,), f"{name} must be a scalar or have shape ({n},), "
-                                  f"got shape {np.shape(value)}.")
+                                 f"got shape {np.shape(value)}.")
     return array.copy()
 
 
@@ -192,7 +192,7 @@ def lif_fixed_run(a_in: np.ndarray, params: LIFFixed, u0=0, v0=0) -> LIFTrace:
     """Run the fixed-point LIF over integer inputs ``a_in`` (T, n)."""
     a_in = _inputs(a_in)
     require(np.issubdtype(a_in.dtype, np.integer) or np.array_equal(a_in, np.round(a_in)),
-             "a_in must hold integers for the fixed-point LIF.")
+            "a_in must hold integers for the fixed-point LIF.")
     a_in = a_in.astype(np.int64)
     n = a_in.shape[1]
     u, v = _state(u0, n, np.int64, "u0"), _state(v0, n, np.int64, "v0")
@@ -221,7 +221,7 @@ class FixedPointMap:
 
     def __post_init__(self):
         require(is_real(self.weight_scale) and self.weight_scale > 0,
-                 f"weight_scale must be a finite number > 0, got {self.weight_scale!r}.")
+                f"weight_scale must be a finite number > 0, got {self.weight_scale!r}.")
 
     @property
     def state_scale(self) -> float:
@@ -234,15 +234,15 @@ class FixedPointMap:
         du = int(round(params.du * DECAY_UNITY)) - DS_OFFSET
         dv = int(round(params.dv * DECAY_UNITY)) - DM_OFFSET
         require(0 <= du <= DU_DV_MAX, f"du must be in [{1 / DECAY_UNITY}, 1] for the fixed-"
-                                       f"point LIF (its current decay has an offset of 1/4096), "
-                                       f"got {params.du!r}.")
+                                      f"point LIF (its current decay has an offset of 1/4096), "
+                                      f"got {params.du!r}.")
         require(0 <= dv <= DU_DV_MAX, f"dv must be in [0, {DU_DV_MAX / DECAY_UNITY}] for the "
-                                       f"fixed-point LIF, got {params.dv!r}.")
+                                      f"fixed-point LIF, got {params.dv!r}.")
         require(math.isfinite(params.vth), f"vth must be finite for the fixed-point LIF, got "
-                                            f"{params.vth!r}.")
+                                           f"{params.vth!r}.")
         vth = int(round(params.vth * self.weight_scale))
         require(0 <= vth <= VTH_MAX, f"vth * weight_scale must be in [0, {VTH_MAX}], got "
-                                      f"{params.vth * self.weight_scale!r}.")
+                                     f"{params.vth * self.weight_scale!r}.")
         bias = params.bias * self.state_scale
         for exp in range(BIAS_EXP_MAX + 1):  # the smallest exponent whose mantissa fits
             mant = int(round(bias / (1 << exp)))
@@ -275,8 +275,8 @@ def dense_delayed(weights: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     weights, spikes = np.asarray(weights), np.asarray(spikes)
     require(weights.ndim == 2, f"weights must be (n_post, n_pre), got shape {weights.shape}.")
     require(spikes.ndim == 2 and spikes.shape[1] == weights.shape[1],
-             f"spikes must be (T, {weights.shape[1]}) to match weights {weights.shape}, got "
-             f"shape {spikes.shape}.")
+            f"spikes must be (T, {weights.shape[1]}) to match weights {weights.shape}, got "
+            f"shape {spikes.shape}.")
     dtype = np.int64 if np.issubdtype(weights.dtype, np.integer) else float
     out = np.zeros((spikes.shape[0], weights.shape[0]), dtype=dtype)
     out[1:] = spikes[:-1] @ weights.T  # (T-1, n_pre) x (n_pre, n_post)
@@ -298,9 +298,9 @@ class LIFContinuous:
         for name in ("tau_u_ms", "tau_v_ms"):
             value = getattr(self, name)
             require(is_real(value) and value > 0,
-                     f"{name} must be a finite number > 0, got {value!r}.")
+                    f"{name} must be a finite number > 0, got {value!r}.")
         require(isinstance(self.vth, (int, float, np.integer, np.floating)) and self.vth > 0,
-                 f"vth must be a number > 0 (inf for no spikes), got {self.vth!r}.")
+                f"vth must be a number > 0 (inf for no spikes), got {self.vth!r}.")
         require(is_real(self.bias), f"bias must be a finite number, got {self.bias!r}.")
 
 
@@ -325,8 +325,8 @@ def discretise(model: LIFContinuous, dt_ms: float) -> Discretised:
     """
     require(is_real(dt_ms) and dt_ms > 0, f"dt_ms must be a finite number > 0, got {dt_ms!r}.")
     require(dt_ms <= min(model.tau_u_ms, model.tau_v_ms),
-             f"dt_ms must not exceed the smaller time constant "
-             f"({min(model.tau_u_ms, model.tau_v_ms)} ms), got {dt_ms!r}.")
+            f"dt_ms must not exceed the smaller time constant "
+            f"({min(model.tau_u_ms, model.tau_v_ms)} ms), got {dt_ms!r}.")
     gain = dt_ms / model.tau_v_ms
     params = LIFFloat(du=dt_ms / model.tau_u_ms, dv=gain, vth=model.vth, bias=gain * model.bias)
     return Discretised(params, gain, dt_ms)
@@ -382,15 +382,15 @@ def lif_exact(t_eval_ms: np.ndarray, spike_times_ms: np.ndarray, spike_sources: 
     weights = np.asarray(weights, dtype=float)
     require(weights.ndim == 2, f"weights must be (n_post, n_pre), got shape {weights.shape}.")
     require(times.shape == sources.shape and times.ndim == 1,
-             f"spike_times_ms and spike_sources must be 1-d of equal length, got shapes "
-             f"{times.shape} and {sources.shape}.")
+            f"spike_times_ms and spike_sources must be 1-d of equal length, got shapes "
+            f"{times.shape} and {sources.shape}.")
     require(sources.size == 0 or (sources.min() >= 0 and sources.max() < weights.shape[1]),
-             f"spike_sources must index the {weights.shape[1]} columns of weights.")
+            f"spike_sources must index the {weights.shape[1]} columns of weights.")
     require(times.size == 0 or times.min() >= 0,
-             f"spike_times_ms must be >= 0, got a minimum of {times.min() if times.size else 0}.")
+            f"spike_times_ms must be >= 0, got a minimum of {times.min() if times.size else 0}.")
     require(t_eval.ndim == 1 and np.all(np.diff(t_eval) >= 0) and
-             (t_eval.size == 0 or t_eval[0] >= 0),
-             "t_eval_ms must be a sorted 1-d array of times >= 0.")
+            (t_eval.size == 0 or t_eval[0] >= 0),
+            "t_eval_ms must be a sorted 1-d array of times >= 0.")
     n = weights.shape[0]
     u, v = _state(u0, n, float, "u0"), _state(v0, n, float, "v0")
     event_times = np.unique(times)
