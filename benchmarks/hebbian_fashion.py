@@ -88,9 +88,7 @@ def backend_times(rule: str, hidden: int, epochs: int) -> dict:
     linear = settings.pop("lr_schedule", "exponential") == "linear"
     linear_epochs = SETTINGS[rule]["epochs"] if linear else 0
     zca_epsilon = settings.pop("zca_epsilon", None)
-    data = prepare_splits("fashion-mnist", None, 0.1, 0)
-    if zca_epsilon is not None:
-        data = whiten_inputs(data, zca_epsilon)
+    data = whiten_inputs(prepare_splits("fashion-mnist", None, 0.1, 0), zca_epsilon)
     config = HebbianConfig(hb.rule_params(rule, **settings), data.x_train.shape[1], hidden,
                            batch_size, lr_decay, lr_linear_epochs=linear_epochs)
     initial = HebbianState.initial(config)

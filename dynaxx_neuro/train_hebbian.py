@@ -99,9 +99,8 @@ def _record_baselines(run: RunDir) -> None:
 def run_data(info: dict, config: HebbianConfig) -> Splits:
     """The inputs of the run run.json ``info`` describes: its splits, ZCA-whitened when the
     run has a ``zca_epsilon``."""
-    data = run_splits(info, config.seed, config.n_in, None)
-    epsilon = info.get("zca_epsilon")
-    return data if epsilon is None else whiten_inputs(data, epsilon)
+    return whiten_inputs(run_splits(info, config.seed, config.n_in, None),
+                         info.get("zca_epsilon"))
 
 
 def continue_run(run: RunDir, show_progress: bool, data: Splits | None = None) -> RunDir:
@@ -189,9 +188,7 @@ def train_hebbian(rule: str = "khu", dataset: str = "digits", hidden: int = 100,
     params = _rule_params(rule, lr, tau_theta, p, k, delta)
     readout = ReadoutConfig(readout_lr, readout_momentum, readout_batch_size,
                             readout_lr_decay, feature_power, feature_inhibition)
-    data = prepare_splits(dataset, data_dir, validation, seed)
-    if zca_epsilon is not None:
-        data = whiten_inputs(data, zca_epsilon)
+    data = whiten_inputs(prepare_splits(dataset, data_dir, validation, seed), zca_epsilon)
     config = HebbianConfig(params, data.x_train.shape[1], hidden, batch_size, lr_decay, seed,
                            epochs if lr_schedule == "linear" else 0)
     if n_train_batches(len(data.x_train), batch_size) == 0:

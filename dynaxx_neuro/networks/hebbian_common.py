@@ -9,13 +9,11 @@ readout that comes afterwards lives in ``hebbian_readout``.
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from dynaxx_neuro.checks import check_count
+from dynaxx_neuro.checks import check_count, is_real, require
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.activity import EpochActivity
@@ -194,15 +192,14 @@ def norm_order(config: HebbianConfig) -> float:
 
 def check_zca_epsilon(zca_epsilon) -> None:
     """``zca_epsilon`` must be None (raw inputs) or a finite number > 0."""
-    real = (isinstance(zca_epsilon, numbers.Real) and not isinstance(zca_epsilon, bool)
-            and math.isfinite(zca_epsilon))
-    if not (zca_epsilon is None or (real and zca_epsilon > 0)):
-        raise ValueError(f"zca_epsilon must be None (raw inputs) or a finite number > 0, "
-                         f"got {zca_epsilon!r}.")
+    require(zca_epsilon is None or (is_real(zca_epsilon) and zca_epsilon > 0),
+            f"zca_epsilon must be None (raw inputs) or a finite number > 0, "
+            f"got {zca_epsilon!r}.")
 
 
-def whiten_inputs(data: Splits, zca_epsilon: float) -> Splits:
-    """The splits with every input ZCA-whitened by the training split's statistics::
+def whiten_inputs(data: Splits, zca_epsilon: float | None) -> Splits:
+    """The splits as they are when ``zca_epsilon`` is None, else with every input
+    ZCA-whitened by the training split's statistics::
 
         x -> (x - m) Z,   Z = U (S + eps)^(-1/2) U^T,   U S U^T = cov(x_train),  m = mean(x_train)
 
@@ -211,6 +208,8 @@ def whiten_inputs(data: Splits, zca_epsilon: float) -> Splits:
     U S / (S + eps) U^T. Every feature set of a run (learned, pixels, random) reads the same
     whitened inputs."""
     check_zca_epsilon(zca_epsilon)
+    if zca_epsilon is None:
+        return data
     mean = data.x_train.mean(axis=0)
     variances, directions = np.linalg.eigh(np.cov(data.x_train - mean, rowvar=False))
     # (n_in, n_in) x (n_in, n_in): U scaled column-wise by (S + eps)^(-1/2), times U^T

@@ -21,12 +21,12 @@ baseline.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from dynaxx_neuro.baseline import MLPConfig, MLPTrainer, cross_entropy, mlp_forward
+from dynaxx_neuro.checks import is_real
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState
@@ -54,22 +54,18 @@ class ReadoutConfig:
         def bad(name, allowed):
             raise ValueError(f"readout {name} must be {allowed}, got {getattr(self, name)!r}.")
 
-        def real(value):
-            return (isinstance(value, (int, float, np.integer, np.floating))
-                    and not isinstance(value, bool) and math.isfinite(value))
-
-        if not (real(self.lr) and self.lr > 0):
+        if not (is_real(self.lr) and self.lr > 0):
             bad("lr", "a finite number > 0")
-        if not (real(self.momentum) and 0 <= self.momentum < 1):
+        if not (is_real(self.momentum) and 0 <= self.momentum < 1):
             bad("momentum", "a number in [0, 1)")
         if (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer))
                 or self.batch_size < 1):
             bad("batch_size", "an integer >= 1")
-        if not (real(self.lr_decay) and 0 < self.lr_decay <= 1):
+        if not (is_real(self.lr_decay) and 0 < self.lr_decay <= 1):
             bad("lr_decay", "a number in (0, 1]")
-        if not (real(self.feature_power) and self.feature_power >= 1):
+        if not (is_real(self.feature_power) and self.feature_power >= 1):
             bad("feature_power", "a finite number >= 1")
-        if not (self.inhibition is None or (real(self.inhibition) and self.inhibition >= 0)):
+        if not (self.inhibition is None or (is_real(self.inhibition) and self.inhibition >= 0)):
             bad("inhibition", "None or a finite number >= 0")
 
     @property

@@ -53,6 +53,7 @@ class NumpySTDPRunner(STDPRunner):
         out_raster = np.zeros((steps, n), dtype=bool)
         every = config.normalise_every if learn else len(images)
         silent = np.zeros(n_in, dtype=bool)
+        reported = 0  # samples already passed to ``progress``
         for sample, image in enumerate(images):
             for step in range(period):
                 pre = rate_code(image, rate, rng) if step < t_present else silent
@@ -76,6 +77,7 @@ class NumpySTDPRunner(STDPRunner):
                 if learn:
                     weights = normalise_rows(weights, config.w_sum)
                 if progress is not None:
-                    progress(done - (done - 1) // every * every, float("nan"))
+                    progress(done - reported, float("nan"))
+                reported = done
         params = STDPParameters(weights, theta) if learn else None
         return PassRecord(counts, sent, in_raster, out_raster, params)
