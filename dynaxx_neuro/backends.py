@@ -41,10 +41,11 @@ def loihi2_available() -> bool:
     return bool(loihi.is_installed())
 
 
-def require_backend(backend: str, supported: tuple[str, ...]) -> None:
-    """Raise a one-sentence error unless ``backend`` is one of ``supported`` and can run here."""
+def require_backend(backend: str, supported: tuple[str, ...], rule: str = "this rule") -> None:
+    """Raise a one-sentence error unless ``backend`` is one of ``supported`` (the back ends
+    of ``rule``) and can run here."""
     if backend not in supported:
-        raise ValueError(f"backend must be one of {', '.join(supported)} for this rule, "
+        raise ValueError(f"--backend must be one of {', '.join(supported)} for {rule}, "
                          f"got {backend!r}.")
     if backend.startswith("lava") and not lava_available():
         raise RuntimeError(

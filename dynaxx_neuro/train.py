@@ -1,51 +1,56 @@
-"""One training loop for every rule and back end: epochs, evaluation every epoch, a
-progress bar with live accuracy, a checkpoint every epoch, resume, divergence stop.
+"""One training loop, one resume and one checkpoint evaluation for every registered rule.
 
-A *runner* (``EPNumpyRunner``, ``EPLavaRunner``, ...) owns a network on its back end and
-offers ``run_epoch(epoch, progress) -> EpochResult``, ``parameters()`` (an object with
-``to_arrays()``) and ``close()``. :func:`fit` writes, per epoch and in this order, the
-metrics and the rule's log tables and then the checkpoint; a resumed run repeats at most
-the epoch that was interrupted and replaces its rows (see ``records``).
+:func:`train` writes a new run folder for a rule configuration and trains it; :func:`resume`
+continues a run folder from its last checkpoint; :func:`evaluate_run` runs the last
+checkpoint over the validation and test splits. All three read the rule's ``RuleSpec``
+(``registry``): its stages, back ends, parameters and data preparation.
 
-Each rule has a module (``train_ep``, ...) that builds its runner from run.json;
-:func:`resume` and :func:`evaluate_run` pick it by the run's ``rule``.
+Per epoch :func:`fit` writes, in this order, the metrics (for epochs that evaluate), the
+rule's own log tables and then the checkpoint; a resumed run repeats at most the epoch
+that was interrupted and replaces its rows (see ``records``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import time
-from typing import Callable
+from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from dynaxx_neuro.checks import check_count
-from dynaxx_neuro.datasets import Splits, prepare_splits
+from dynaxx_neuro import params as P
+from dynaxx_neuro.cycle import INIT, Launch, stream
+from dynaxx_neuro.datasets import DATASET_NAMES, Splits, prepare_splits
 from dynaxx_neuro.networks.result import EpochResult
 from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
+from dynaxx_neuro.registry import RuleSpec, Stage, bind_data, rule, rule_of
 
-RULE_MODULES = {"ep": "dynaxx_neuro.train_ep", "ff": "dynaxx_neuro.train_ff",
-                "stdp": "dynaxx_neuro.train_stdp", "hebbian": "dynaxx_neuro.train_hebbian"}
+BASELINES = ("none", "backprop")
 
 
 class TrainingDiverged(RuntimeError):
     """Training produced NaN or infinite values; the last good checkpoint is kept."""
 
 
-def run_splits(info: dict, seed: int, n_inputs: int, n_classes: int | None,
-               subset: Callable[[Splits], Splits] = lambda data: data) -> Splits:
-    """The data of a run as its run.json ``info`` describes it (``subset`` picks the part a
-    run trains on), checked against the network's input and class counts (``n_classes``
-    None: any, for a network whose classes come from the data)."""
-    data = subset(prepare_splits(info["dataset"], info.get("data_dir"), info["validation"],
-                                 seed))
-    if data.x_train.shape[1] != n_inputs or n_classes not in (None, data.n_classes):
-        expects = f"{n_inputs} features" + ("" if n_classes is None
-                                            else f" and {n_classes} classes")
-        raise ValueError(f"dataset {info['dataset']!r} has {data.x_train.shape[1]} features and "
-                         f"{data.n_classes} classes but the network expects {expects}.")
-    return data
+@dataclass(frozen=True)
+class RunSettings:
+    """What a run trains on and where, apart from the rule's own configuration."""
+
+    dataset: str = P.option("digits", f"Dataset: {', '.join(DATASET_NAMES)}.",
+                            P.OneOf(DATASET_NAMES), cli="--data")
+    data_dir: str | None = P.option(None, "Folder with the IDX files (fashion-mnist, mnist).")
+    backend: str = P.option("lava", "Back end.")
+    epochs: int = P.option(None, "Training epochs.", P.Optional(P.Int(0)))
+    validation: float = P.option(0.1, "Fraction of the training data held out for tuning.",
+                                 P.Real(0.0, 1.0, high_open=True))
+    seed: int = P.option(0, "Seed of the validation split, the initial parameters and every "
+                         "random stream of the run.", P.Int(0))
+    baseline: str = P.option("none", "Also train the backprop MLP of the same shape on the "
+                             "same splits and epochs (backprop) or not (none).",
+                             P.OneOf(BASELINES))
+
+    def __post_init__(self):
+        P.validate(self)
 
 
 def eval_scores(result: EpochResult, data: Splits) -> list[tuple[str, float, float]]:
@@ -69,17 +74,20 @@ def metric_rows(epoch: int, result: EpochResult, data: Splits, seconds: float,
             "peak_rss_mb": [rss] * len(splits)}
 
 
-def fit(runner, run: RunDir, data: Splits, first_epoch: int, epochs: int,
-        train_batches: int, batch_size: int, show_progress: bool = True) -> dict:
-    """Train epochs ``first_epoch .. epochs - 1``; returns the final metrics."""
+def fit(runner, run: RunDir, data: Splits, stage: str, first_epoch: int, end_epoch: int,
+        show_progress: bool = True) -> dict:
+    """Train epochs ``first_epoch .. end_epoch - 1`` of one stage; returns the final metrics
+    of the last epoch that evaluated (empty for stages that do not evaluate)."""
     final: dict = {}
-    for epoch in range(first_epoch, epochs):
-        bar = tqdm(total=train_batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
-                   disable=None if show_progress else True, leave=False, mininterval=0.5)
+    for epoch in range(first_epoch, end_epoch):
+        bar = tqdm(total=runner.batches_per_epoch, desc=f"{stage} epoch {epoch + 1}/{end_epoch}",
+                   unit="batch", disable=None if show_progress else True, leave=False,
+                   mininterval=0.5)
 
-        def progress(n_batches: int, accuracy: float) -> None:
+        def progress(n_batches: int, accuracy: float | None = None) -> None:
             bar.update(n_batches)
-            bar.set_postfix(train_acc=f"{accuracy:.3f}")
+            if accuracy is not None:
+                bar.set_postfix(train_acc=f"{accuracy:.3f}")
 
         start = time.perf_counter()
         try:
@@ -92,89 +100,170 @@ def fit(runner, run: RunDir, data: Splits, first_epoch: int, epochs: int,
                 f"training diverged in epoch {epoch + 1} (NaN or infinite weights or cost); "
                 f"the last good checkpoint in {run.path / 'checkpoints'} is kept; try a "
                 "smaller step size or smaller learning rates.")
-        rows = metric_rows(epoch, result, data, seconds, train_batches * batch_size)
-        run.write_table("metrics", epoch, rows)
+        summary = f"{seconds:.1f} s"
+        if result.evaluates:
+            rows = metric_rows(epoch, result, data, seconds,
+                               runner.batches_per_epoch * runner.batch_size)
+            run.write_table("metrics", epoch, rows)
+            final = {f"{split}_accuracy": acc
+                     for split, acc in zip(rows["split"], rows["accuracy"])}
+            final.update(result.metrics, epoch=epoch)
+            summary = "  ".join(f"{s} {a:.4f}" for s, a in zip(rows["split"], rows["accuracy"])
+                                ) + f"  ({summary})"
         for table, columns in result.tables.items():
             run.write_table(table, epoch, columns)
         run.save_checkpoint(epoch, runner.parameters().to_arrays())
-        final = {f"{split}_accuracy": acc for split, acc in zip(rows["split"], rows["accuracy"])}
-        final["epoch"] = epoch
         if show_progress:
-            tqdm.write(f"epoch {epoch + 1}/{epochs}  " + "  ".join(
-                f"{s} {a:.4f}" for s, a in zip(rows["split"], rows["accuracy"]))
-                + f"  ({seconds:.1f} s)")
-    if final:
-        run.update_info(final_metrics=final, finished=utc_now())
+            tqdm.write(f"{stage} epoch {epoch + 1}/{end_epoch}  {summary}")
     return final
 
 
-def train_from_last_checkpoint(run: RunDir, data: Splits, initial: Callable,
-                               from_arrays: Callable, make_runner: Callable, train_batches: int,
-                               batch_size: int, show_progress: bool) -> RunDir:
-    """Train ``run`` up to its run.json ``epochs``, from its last checkpoint or from the start.
-
-    ``initial()`` gives the parameters of epoch 0, ``from_arrays(arrays)`` those of a
-    checkpoint, ``make_runner(params, first_epoch)`` the rule's runner.
-    """
-    checkpoint = run.last_checkpoint()
-    if checkpoint is None:
-        first_epoch, params = 0, initial()
-    else:
-        first_epoch, params = checkpoint[0] + 1, from_arrays(checkpoint[1])
-    runner = make_runner(params, first_epoch)
-    try:
-        fit(runner, run, data, first_epoch, run.info()["epochs"], train_batches, batch_size,
-            show_progress)
-    finally:
-        runner.close()
-    return run
+def stage_bounds(spec: RuleSpec, config, epochs: int) -> list[tuple[Stage, int, int]]:
+    """(stage, first epoch, end epoch) of every stage of a run on the one epoch axis."""
+    bounds, start = [], 0
+    for stage in spec.stages:
+        end = start + stage.epochs(config, epochs)
+        bounds.append((stage, start, end))
+        start = end
+    return bounds
 
 
-def evaluate_last_checkpoint(run: RunDir, backend: str | None, data: Splits,
-                             make_runner: Callable) -> tuple[dict, EpochResult]:
-    """Run the last checkpoint of ``run`` once over its validation and test splits.
-
-    ``make_runner(backend, eval_only_data, checkpoint_arrays, epoch)`` builds the rule's
-    runner; returns the metrics (epoch, backend, accuracy and loss per split) and the result.
-    """
-    checkpoint = run.last_checkpoint()
-    if checkpoint is None:
-        raise ValueError(f"run {str(run.path)!r} has no checkpoint yet; train at least one "
-                         "epoch.")
-    epoch, arrays = checkpoint
-    backend = backend or run.info()["backend"]
-    eval_only = dataclasses.replace(data, x_train=data.x_train[:0], y_train=data.y_train[:0])
-    runner = make_runner(backend, eval_only, arrays, epoch)
-    try:
-        result = runner.run_epoch(epoch)
-    finally:
-        runner.close()
-    metrics = {"epoch": epoch, "backend": backend}
-    for split, accuracy, loss in eval_scores(result, data):
-        metrics[f"{split}_accuracy"] = accuracy
-        metrics[f"{split}_loss"] = loss
-    return metrics, result
+def make_runner(spec: RuleSpec, stage: Stage, backend: str, config, data: Splits, params,
+                launch_seed: int, first_epoch: int):
+    """The runner of ``stage`` on ``backend`` (Lava is imported only when asked for)."""
+    chosen = stage.runner or spec.backend(backend)
+    return chosen.load()(config, data, params, Launch(launch_seed, first_epoch, chosen.tag))
 
 
-def _rule_module(run: RunDir):
-    rule = run.info().get("rule")
-    if rule not in RULE_MODULES:
-        raise ValueError(f"run {str(run.path)!r} has rule {rule!r}; this version knows "
-                         f"{', '.join(RULE_MODULES)}.")
-    return importlib.import_module(RULE_MODULES[rule])
+class _Run:
+    """A run folder read back: its rule, configuration, settings and data."""
+
+    def __init__(self, path):
+        self.dir = RunDir.open(path)
+        info = self.dir.info()
+        self.spec = rule(info.get("rule"))
+        self.config = P.from_dict(info["config"])
+        self.settings = P.from_dict(info["settings"])
+        self._data = None
+
+    def data(self) -> Splits:
+        if self._data is None:
+            s = self.settings
+            self._data = self.spec.data(
+                self.config, prepare_splits(s.dataset, s.data_dir, s.validation, s.seed))
+            bind_data(self.config, self._data)  # refuses data of another shape
+        return self._data
+
+    def bounds(self):
+        return stage_bounds(self.spec, self.config, self.settings.epochs)
+
+
+def _train_stages(run: _Run, show_progress: bool) -> RunDir:
+    """Train ``run`` up to its last epoch, from its last checkpoint or from the start."""
+    checkpoint = run.dir.last_checkpoint()
+    next_epoch, arrays = (0, None) if checkpoint is None else (checkpoint[0] + 1, checkpoint[1])
+    final: dict = {}
+    data = run.data()
+    for stage, first, end in run.bounds():
+        if next_epoch >= end:
+            continue
+        params = (stage.parameters.initial(run.config, stream(run.settings.seed, INIT))
+                  if arrays is None else stage.parameters.from_arrays(arrays, run.config))
+        runner = make_runner(run.spec, stage, run.settings.backend, run.config, data, params,
+                             run.settings.seed, next_epoch)
+        try:
+            final = fit(runner, run.dir, data, stage.name, next_epoch, end, show_progress) or final
+            arrays = runner.parameters().to_arrays()
+        finally:
+            runner.close()
+        next_epoch = end
+    if final:
+        run.dir.update_info(final_metrics={**run.dir.info().get("final_metrics", {}), **final},
+                            finished=utc_now())
+    if run.settings.baseline == "backprop":
+        _train_baseline(run)
+    return run.dir
+
+
+def _train_baseline(run: _Run) -> None:
+    """The backprop MLP of the rule's shape on the run's splits, epochs and batch size;
+    writes the ``baseline`` table and ``backprop_*_accuracy`` into the final metrics."""
+    from dynaxx_neuro.baseline import MLPConfig, MLPTrainer
+    data = run.data()
+    config = bind_data(run.config, data)
+    sizes = (data.x_train.shape[1], *run.spec.hidden_sizes(config), data.n_classes)
+    trainer = MLPTrainer(MLPConfig(sizes, batch_size=getattr(config, "batch_size", 20),
+                                   seed=run.settings.seed))
+    epochs = max(run.settings.epochs, 1)
+    rows = {"epoch": [], "split": [], "accuracy": []}
+    for epoch in range(epochs):
+        trainer.train_epoch(data.x_train, data.y_train, epoch)
+        for split, x, y in (("val", data.x_val, data.y_val), ("test", data.x_test, data.y_test)):
+            if len(y):
+                rows["epoch"].append(epoch)
+                rows["split"].append(split)
+                rows["accuracy"].append(trainer.evaluate(x, y)[0])
+    run.dir.write_table("baseline", 0, rows)
+    last = [(s, a) for e, s, a in zip(*rows.values()) if e == epochs - 1]
+    final = dict(run.dir.info().get("final_metrics", {}))
+    final.update({f"backprop_{split}_accuracy": float(acc) for split, acc in last})
+    run.dir.update_info(final_metrics=final)
+
+
+def train(config, settings: RunSettings = RunSettings(), out=None,
+          show_progress: bool = True) -> RunDir:
+    """Train a rule configuration (its class names the rule) under ``settings``; write a new
+    run folder (``out``, default ``runs/<time>-<rule>-<data>-<backend>``) and return it."""
+    spec = rule_of(config)
+    spec.backend(settings.backend)
+    if settings.epochs is None:
+        settings = dataclasses.replace(settings, epochs=spec.default_epochs)
+    data = spec.data(config, prepare_splits(settings.dataset, settings.data_dir,
+                                            settings.validation, settings.seed))
+    config = bind_data(config, data)
+    name = f"{spec.run_label(config)}-{settings.dataset}-{settings.backend}"
+    directory = RunDir.create(out, name, {
+        "rule": spec.name, "dataset": settings.dataset, "backend": settings.backend,
+        "tag": spec.backend(settings.backend).tag, "epochs": settings.epochs,
+        "seed": settings.seed, "settings": P.to_dict(settings), "config": P.to_dict(config)})
+    run = _Run(directory.path)
+    run._data = data
+    return _train_stages(run, show_progress)
 
 
 def resume(path, epochs: int | None = None, show_progress: bool = True) -> RunDir:
     """Continue a run from its last checkpoint, optionally to a new total of ``epochs``."""
-    run = RunDir.open(path)
-    module = _rule_module(run)
-    if epochs is not None:
-        check_count("epochs", epochs, 0)
-        run.update_info(epochs=epochs)
-    return module.continue_run(run, show_progress)
+    run = _Run(path)
+    if epochs is not None and epochs != run.settings.epochs:
+        run.settings = dataclasses.replace(run.settings, epochs=epochs)
+        run.dir.update_info(epochs=epochs, settings=P.to_dict(run.settings))
+    return _train_stages(run, show_progress)
 
 
 def evaluate_run(path, backend: str | None = None) -> dict:
-    """Accuracy and loss of a run's last checkpoint on its validation and test splits."""
-    run = RunDir.open(path)
-    return _rule_module(run).evaluate_checkpoint(run, backend)
+    """Accuracy and loss of a run's last checkpoint on its validation and test splits, on
+    ``backend`` (default: the run's)."""
+    run = _Run(path)
+    checkpoint = run.dir.last_checkpoint()
+    if checkpoint is None:
+        raise ValueError(f"run {str(run.dir.path)!r} has no checkpoint yet; train at least one "
+                         "epoch.")
+    epoch, arrays = checkpoint
+    stage = next(s for s, first, end in run.bounds() if first <= epoch < end)
+    backend = backend or run.settings.backend
+    runner = make_runner(run.spec, stage, backend, run.config, run.data(),
+                         stage.parameters.from_arrays(arrays, run.config), run.settings.seed,
+                         epoch + 1)
+    try:
+        result = runner.evaluate(epoch)
+    finally:
+        runner.close()
+    if not result.evaluates:
+        raise ValueError(f"run {str(run.dir.path)!r} has not reached an epoch that evaluates "
+                         f"(its last checkpoint is of the {stage.name} stage); resume it.")
+    metrics = {"epoch": epoch, "backend": backend}
+    for split, accuracy, loss in eval_scores(result, run.data()):
+        metrics[f"{split}_accuracy"] = accuracy
+        metrics[f"{split}_loss"] = loss
+    metrics.update(result.metrics)
+    return metrics

@@ -1,8 +1,9 @@
 """Lava Processes of equilibrium propagation: interfaces only (ports and Vars).
 
-The maths is in ``dynaxx_neuro.kernels.ep``; the ProcessModels in
-``dynaxx_neuro.models.ep`` call it. All processes follow one fixed per-sample period
-(``dynaxx_neuro.kernels.ep.EPSchedule``) that each derives from its own time step:
+The maths is in ``dynaxx_neuro.kernels.ep`` and its composition in
+``dynaxx_neuro.rules.ep``; the ProcessModels in ``dynaxx_neuro.models.ep`` call them. All
+processes follow one fixed per-sample period (``dynaxx_neuro.kernels.ep.EPSchedule``) that
+each derives from its own time step:
 reset, free phase, +beta phase, and with symmetric nudging a restore step and a -beta
 phase; plastic processes learn in the learning phase of the period's last step.
 
@@ -11,9 +12,9 @@ A graph for sizes (n_0, ..., n_L) has one ``EPSource``, L ``EPLayer``s, a forwar
 ``EPSynapse`` per weight layer and a backward one per hidden-to-hidden or hidden-to-output
 weight layer (holding W^T), and one ``EPReadout``.
 
-Every process takes ``config`` (``EPConfig``) and ``cycle`` (``EPCycle``) as parameters, so
-all of them agree on the period and on which periods of an epoch are training, logged or
-evaluation periods.
+Every process takes ``config`` (``rules.ep.EPConfig``) and ``cycle``
+(``cycle.EpochCycle``) as parameters, so all of them agree on the period and on which
+periods of an epoch are training, logged or evaluation periods.
 """
 
 import numpy as np
@@ -26,14 +27,14 @@ class EPSource(AbstractProcess):
     """Streams one batch per period: inputs x (B, n_in), one-hot targets (B, n_out) and the
     batch's signed beta (0 for evaluation batches, which switches nudging and learning off).
 
-    Training batches follow ``epoch_plan`` (shuffled by seed and epoch); validation and test
-    samples follow in order.
+    Training batches follow ``rules.ep.epoch_plan`` (shuffled by the run ``seed`` and the
+    epoch); validation and test samples follow in order.
     ``events`` counts the graded spikes (non-zero inputs) sent in the current epoch's
     training periods.
     """
 
-    def __init__(self, *, config, cycle, data, **kwargs):
-        super().__init__(config=config, cycle=cycle, data=data, **kwargs)
+    def __init__(self, *, config, cycle, data, seed, **kwargs):
+        super().__init__(config=config, cycle=cycle, data=data, seed=seed, **kwargs)
         batch = config.batch_size
         self.x_out = OutPort(shape=(batch, config.sizes[0]))
         self.target_out = OutPort(shape=(batch, config.sizes[-1]))

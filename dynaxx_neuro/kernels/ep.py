@@ -40,7 +40,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynaxx_neuro.checks import require
+from dynaxx_neuro.params import Bool, Fraction, Int, Optional, Real, TupleOf, option, validate
+
+# Learning rate of the first weight layer when none is given (halved per layer above);
+# chosen on the validation split of digits (BENCHMARKS.md).
+DEFAULT_FIRST_LR = 0.2
 
 # Phase codes of one period step (see EPSchedule.phase).
 RESET, FREE, NUDGED, RESTORE, NUDGED_NEG = 0, 1, 2, 3, 4
@@ -58,15 +62,13 @@ class EPSchedule:
     happens at the last step, ``k = period - 1``.
     """
 
-    t_free: int = 20
-    t_nudge: int = 4
-    symmetric: bool = True
+    t_free: int = option(12, "Free-phase steps.", Int(1))
+    t_nudge: int = option(4, "Steps per nudged phase.", Int(1))
+    symmetric: bool = option(True, "Symmetric (+beta and -beta) or one-sided nudging.", Bool(),
+                             cli="--symmetric/--one-sided")
 
     def __post_init__(self):
-        require(isinstance(self.t_free, (int, np.integer)) and self.t_free >= 1,
-                f"t_free must be an integer >= 1, got {self.t_free!r}.")
-        require(isinstance(self.t_nudge, (int, np.integer)) and self.t_nudge >= 1,
-                f"t_nudge must be an integer >= 1, got {self.t_nudge!r}.")
+        validate(self)
 
     @property
     def period(self) -> int:
@@ -116,37 +118,41 @@ class EPSchedule:
 class EPDynamics:
     """Settling and nudging constants: ``eps`` in (0, 1], ``beta`` > 0."""
 
-    beta: float = 0.5
-    eps: float = 0.5
+    beta: float = option(0.5, "Nudging strength.", Real(0.0, low_open=True))
+    eps: float = option(1.0, "Settling step; 1 makes each step the fixed-point iteration "
+                        "s <- clip(W rho + W^T rho + b).", Fraction(open_low=True))
 
     def __post_init__(self):
-        require(math.isfinite(self.beta) and self.beta > 0,
-                f"beta must be a finite number > 0, got {self.beta!r}.")
-        require(math.isfinite(self.eps) and 0 < self.eps <= 1,
-                f"eps must be in (0, 1], got {self.eps!r}.")
+        validate(self)
 
 
 @dataclass(frozen=True)
 class EPLearning:
-    """Local-update constants: per-layer rates (one per weight layer, its bias shares it),
-    a per-epoch rate decay ``lr_decay`` in (0, 1], momentum ``mu`` in [0, 1), random sign of
-    beta, linear beta warm-up over epochs."""
+    """Local-update constants: per-layer rates (one per weight layer, its bias shares it;
+    None: ``DEFAULT_FIRST_LR`` halved per layer above), a per-epoch rate decay ``lr_decay``
+    in (0, 1], momentum ``mu`` in [0, 1), random sign of beta, linear beta warm-up over
+    epochs."""
 
-    lrs: tuple[float, ...] = (0.1, 0.05)
-    lr_decay: float = 1.0
-    momentum: float = 0.0
-    random_sign: bool = False
-    beta_warmup_epochs: int = 0
+    lrs: tuple[float, ...] | None = option(
+        None, f"Per-layer learning rates, e.g. 0.2,0.1 [none: {DEFAULT_FIRST_LR} halved per "
+        "layer].", Optional(TupleOf(Real(0.0))))
+    lr_decay: float = option(0.9, "Per-epoch learning-rate decay factor.",
+                             Fraction(open_low=True))
+    momentum: float = option(0.0, "Momentum of the local updates.",
+                             Fraction(open_high=True))
+    random_sign: bool = option(False, "Random sign of beta per batch (one-sided).", Bool(),
+                               cli="--random-sign/--fixed-sign")
+    beta_warmup_epochs: int = option(0, "Epochs of linear beta warm-up.", Int(0),
+                                     cli="--beta-warmup")
 
     def __post_init__(self):
-        require(len(self.lrs) >= 1, "lrs must hold one learning rate per weight layer.")
-        for lr in self.lrs:
-            require(math.isfinite(lr) and lr >= 0,
-                    f"learning rates must be finite and >= 0, got {lr!r}.")
-        require(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay!r}.")
-        require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
-        require(self.beta_warmup_epochs >= 0,
-                f"beta_warmup_epochs must be >= 0, got {self.beta_warmup_epochs!r}.")
+        validate(self)
+
+    def layer_lrs(self, n_weight_layers: int) -> tuple[float, ...]:
+        """The rate of every weight layer: ``lrs``, or the default halving."""
+        if self.lrs is not None:
+            return self.lrs
+        return tuple(DEFAULT_FIRST_LR * 0.5 ** i for i in range(n_weight_layers))
 
 
 def rho(s: np.ndarray) -> np.ndarray:

@@ -16,47 +16,58 @@ them (learning stays on the graph); Var reads are element-wise round trips in La
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
+from dynaxx_neuro.cycle import EpochCycle, Launch
 from dynaxx_neuro.datasets import Splits
-from dynaxx_neuro.networks.ep_common import (EPConfig, EPCycle, EPParameters, energy_table,
-                                             ep_activity, epoch_plan, n_eval_batches)
 from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
 from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.rules.ep import EPConfig, EPParameters, energy_table, ep_activity, epoch_plan
 
 # Training periods run between two progress reads.
 PROGRESS_PERIODS = 10
 
 
 class EPLavaRunner:
-    """Trains and evaluates an EP network as Lava processes (floating_pt models)."""
+    """Trains and evaluates an EP network as Lava processes (floating_pt models).
 
-    def __init__(self, config: EPConfig, data: Splits, params: EPParameters, start_epoch: int):
+    The graph is built on the first ``run_epoch`` (with the training split) or ``evaluate``
+    (without it: a cycle of evaluation periods only)."""
+
+    def __init__(self, config: EPConfig, data: Splits, params: EPParameters, launch: Launch):
+        self.config, self.data, self.params, self.launch = config, data, params, launch
+        self.next_epoch = launch.first_epoch
+        self.batch_size = config.batch_size
+        self.batches_per_epoch = len(data.x_train) // config.batch_size
+        self.graph = None
+
+    def _build(self, data: Splits) -> None:
         prepare_lava_import()
-        from dynaxx_neuro.models import float_model_map
         from dynaxx_neuro.processes.ep import EPLayer, EPReadout, EPSource, EPSynapse
 
-        self.config, self.data = config, data
-        self.cycle = EPCycle(len(data.x_train), len(data.x_val), len(data.x_test),
-                             config.batch_size, config.log_batches, start_epoch)
-        self.next_epoch = start_epoch
+        config, params = self.config, self.params
+        period = config.schedule.period
+        self.cycle = EpochCycle(len(data.x_train), len(data.x_val), len(data.x_test),
+                                config.batch_size, period, period, self.next_epoch,
+                                config.log_batches)
         common = dict(config=config, cycle=self.cycle)
-        self.source = EPSource(data=data, **common)
+        self.source = EPSource(data=data, seed=self.launch.seed, **common)
         self.layers = [EPLayer(index=i, bias=b, bias_velocity=vb, **common)
                        for i, (b, vb) in enumerate(zip(params.biases, params.bias_velocities))]
         self.forward = [EPSynapse(weights=w, velocity=v, lr=lr, logs_energy=True, **common)
                         for w, v, lr in zip(params.weights, params.weight_velocities,
-                                            config.learning.lrs)]
+                                            config.lrs)]
         self.backward = [EPSynapse(weights=w.T.copy(), velocity=v.T.copy(), lr=lr,
                                    logs_energy=False, **common)
                          for w, v, lr in zip(params.weights[1:], params.weight_velocities[1:],
-                                             config.learning.lrs[1:])]
+                                             config.lrs[1:])]
         self.readout = EPReadout(**common)
         self._connect()
         self.graph = LavaGraph([self.source, *self.layers, *self.forward, *self.backward,
-                                self.readout], float_model_map())
-
+                                self.readout], self.launch.tag)
     def _connect(self) -> None:
         source, layers, readout = self.source, self.layers, self.readout
         rates_below = [source.x_out] + [layer.s_out for layer in layers[:-1]]
@@ -79,15 +90,23 @@ class EPLavaRunner:
         if epoch != self.next_epoch:
             raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
                              f"got {epoch}.")
-        period = self.config.schedule.period
+        if self.graph is None:
+            self._build(self.data)
         accuracy, diverged = run_training_periods(
-            self.graph, self.readout, self.cycle.n_train_batches, period, PROGRESS_PERIODS,
-            "train_cost", progress)
+            self.graph, self.readout, self.cycle.n_train_batches, self.cycle.train_period,
+            PROGRESS_PERIODS, "train_cost", progress)
         if diverged:
             return EpochResult.divergence(accuracy)
-        self.graph.run(period * (n_eval_batches(self.cycle.n_val, self.config.batch_size)
-                                 + n_eval_batches(self.cycle.n_test, self.config.batch_size)))
+        self.graph.run(self.cycle.eval_steps)
         self.next_epoch += 1
+        return self._result(epoch)
+
+    def evaluate(self, epoch: int) -> EpochResult:
+        """Validation and test predictions on a graph that trains nothing."""
+        if self.graph is None:
+            self._build(dataclasses.replace(self.data, x_train=self.data.x_train[:0],
+                                            y_train=self.data.y_train[:0]))
+        self.graph.run(self.cycle.eval_steps)
         return self._result(epoch)
 
     def _result(self, epoch: int) -> EpochResult:
@@ -115,12 +134,14 @@ class EPLavaRunner:
     def _logged_betas(self, epoch: int) -> np.ndarray:
         """beta_k of every period step of the logged batches, (n_logged, period)."""
         schedule = self.config.schedule
-        _, betas = epoch_plan(self.config, self.cycle.n_train, epoch)
+        _, betas = epoch_plan(self.config, self.launch.seed, self.cycle.n_train, epoch)
         return np.array([[schedule.phase_beta(k, beta) for k in range(schedule.period)]
                          for beta in betas[:self.cycle.n_logged]]).reshape(-1, schedule.period)
 
     def parameters(self) -> EPParameters:
         """Weights, biases and velocities read from the graph (forward copies)."""
+        if self.graph is None:
+            return self.params
         self.graph.require_started()
         return EPParameters([s.weights.get() for s in self.forward],
                             [layer.bias.get() for layer in self.layers],
@@ -133,7 +154,8 @@ class EPLavaRunner:
 
     def close(self) -> None:
         """Stop the Lava runtime (its OS processes)."""
-        self.graph.stop()
+        if self.graph is not None:
+            self.graph.stop()
 
 
 def _mean(values: np.ndarray) -> float:

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynaxx_neuro.kernels import ep
+from dynaxx_neuro.activity import sent_events
+from dynaxx_neuro.cycle import Launch, n_eval_batches, padded_batch
 from dynaxx_neuro.datasets import Splits
-from dynaxx_neuro.networks.activity import sent_events
-from dynaxx_neuro.networks.ep_common import (EPConfig, EPParameters, energy_table, ep_activity,
-                                             epoch_plan, n_eval_batches, padded_batch)
+from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.rules.ep import (EPConfig, EPParameters, PhaseRates, bias_update,
+                                   energy_table, ep_activity, epoch_plan, layer_step,
+                                   synapse_update)
 
 
 @dataclass
@@ -36,18 +38,17 @@ class BackwardCopies:
 
     @classmethod
     def of(cls, params: EPParameters) -> "BackwardCopies":
+        """Fresh copies of the transposes of ``params``' weights above the first layer."""
         return cls([w.T.copy() for w in params.weights[1:]],
                    [v.T.copy() for v in params.weight_velocities[1:]])
 
 
 @dataclass
 class PeriodTrace:
-    """Rates at the ends of the phases of one period, the graded spikes every layer sent
-    (``ep_common.ep_activity``: input first), and energies by period step."""
+    """Rates of every layer at the ends of the phases of one period, the graded spikes every
+    layer sent (``rules.ep.ep_activity``: input first), and energies by period step."""
 
-    free: list[np.ndarray]
-    nudged: list[np.ndarray]
-    nudged_neg: list[np.ndarray] | None
+    phases: PhaseRates
     events: np.ndarray
     energy: np.ndarray | None = None  # (period, B) E
     cost: np.ndarray | None = None    # (period, B) C
@@ -80,35 +81,31 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
     backward = backward or BackwardCopies.of(params)
     states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
     rates = [ep.rho(s) for s in states]  # what every layer sends; rho(s) of the last step
-    phases: dict[int, list[np.ndarray]] = {}
-    phase_rates: dict[int, list[np.ndarray]] = {}
+    phases = PhaseRates(schedule)
+    s_free = None
     input_drive = ep.drive(params.weights[0], x)
     energies = np.zeros((3, schedule.period, x.shape[0])) if record else None
     events = np.zeros(len(config.sizes), dtype=np.int64)
     events[0] = sent_events(x) * schedule.period  # the clamped input is sent every step
+    last = len(states) - 1
     for k in range(schedule.period):
-        code = schedule.phase(k)
-        if code == ep.RESET:
-            states = [np.zeros_like(s) for s in states]
-        elif code == ep.RESTORE:
-            states = [s.copy() for s in phases[schedule.free_end]]
-        else:
-            beta_k = schedule.phase_beta(k, beta)
-            drives = layer_drives(params, backward, input_drive, rates)
-            last = len(states) - 1
-            states = [ep.settle_step(s, d, b, eps, beta_k if l == last else 0.0, target)
-                      for l, (s, d, b) in enumerate(zip(states, drives, params.biases))]
+        settles = schedule.phase(k) not in (ep.RESET, ep.RESTORE)
+        drives = (layer_drives(params, backward, input_drive, rates) if settles
+                  else [None] * len(states))
+        beta_k = schedule.phase_beta(k, beta)
+        states = [layer_step(schedule, k, s, None if s_free is None else s_free[l], d, b, eps,
+                             beta_k if l == last else 0.0, target)
+                  for l, (s, d, b) in enumerate(zip(states, drives, params.biases))]
+        if k == schedule.free_end:
+            s_free = states
         rates = [ep.rho(s) for s in states]
         events[1:] += [sent_events(r) for r in rates]
-        if k in (schedule.free_end, schedule.nudged_end, schedule.period - 1):
-            phases[k], phase_rates[k] = [s.copy() for s in states], rates
+        phases.record(k, *rates)
         if record:
             e = ep.network_energy(states, x, params.weights, params.biases)
             c = ep.cost(states[-1], target)
-            energies[:, k] = e, c, e + schedule.phase_beta(k, beta) * c
-    trace = PeriodTrace(phase_rates[schedule.free_end], phase_rates[schedule.nudged_end],
-                        phase_rates[schedule.period - 1] if schedule.symmetric else None,
-                        events)
+            energies[:, k] = e, c, e + beta_k * c
+    trace = PeriodTrace(phases, events)
     if record:
         trace.energy, trace.cost, trace.total = energies
     return trace
@@ -131,26 +128,23 @@ def apply_update(params: EPParameters, backward: BackwardCopies, x: np.ndarray,
                  epoch: int) -> tuple[EPParameters, BackwardCopies]:
     """The local contrastive update of every synapse (forward W_l and the backward copy of
     W_l^T, each from its own post and pre rates) and bias, with momentum."""
-    symmetric = config.schedule.symmetric
-    phase_a = trace.nudged_neg if symmetric else trace.free
-    scale = ep.contrast_scale(beta, symmetric)
-    pre_a, pre_b = [x] + phase_a[:-1], [x] + trace.nudged[:-1]
+    a, b, scale = trace.phases.contrast(beta)
+    below_a, below_b = (x, *a[:-1]), (x, *b[:-1])
     new, new_backward = EPParameters([], [], [], []), BackwardCopies([], [])
     mu = config.learning.momentum
-    for l, base_lr in enumerate(config.learning.lrs):
+    for l, base_lr in enumerate(config.lrs):
         lr = ep.epoch_lr(base_lr, epoch, config.learning.lr_decay)
-        dw = ep.contrastive_dw(phase_a[l], pre_a[l], trace.nudged[l], pre_b[l], scale)
-        db = ep.contrastive_db(phase_a[l], trace.nudged[l], scale)
-        w, vw = ep.momentum_step(params.weights[l], params.weight_velocities[l], dw, lr, mu)
-        b, vb = ep.momentum_step(params.biases[l], params.bias_velocities[l], db, lr, mu)
+        w, vw = synapse_update(params.weights[l], params.weight_velocities[l],
+                               ((a[l], below_a[l]), (b[l], below_b[l]), scale), lr, mu)
+        bias, vb = bias_update(params.biases[l], params.bias_velocities[l],
+                               ((a[l],), (b[l],), scale), lr, mu)
         new.weights.append(w)
         new.weight_velocities.append(vw)
-        new.biases.append(b)
+        new.biases.append(bias)
         new.bias_velocities.append(vb)
         if l >= 1:  # the backward copy: post is layer l-1, pre is layer l
-            dwt = ep.contrastive_dw(pre_a[l], phase_a[l], pre_b[l], trace.nudged[l], scale)
-            wt, vwt = ep.momentum_step(backward.weights[l - 1], backward.velocities[l - 1],
-                                       dwt, lr, mu)
+            wt, vwt = synapse_update(backward.weights[l - 1], backward.velocities[l - 1],
+                                     ((below_a[l], a[l]), (below_b[l], b[l]), scale), lr, mu)
             new_backward.weights.append(wt)
             new_backward.velocities.append(vwt)
     return new, new_backward
@@ -177,14 +171,16 @@ def evaluate(params: EPParameters, x: np.ndarray, y: np.ndarray, config: EPConfi
 class EPNumpyRunner:
     """Trains and evaluates an EP network epoch by epoch in this process."""
 
-    def __init__(self, config: EPConfig, data: Splits, params: EPParameters):
-        self.config, self.data, self.params = config, data, params
+    def __init__(self, config: EPConfig, data: Splits, params: EPParameters, launch: Launch):
+        self.config, self.data, self.params, self.seed = config, data, params, launch.seed
         self.backward = BackwardCopies.of(params)
+        self.batch_size = config.batch_size
+        self.batches_per_epoch = len(data.x_train) // config.batch_size
 
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """One epoch: the planned training batches, then validation and test."""
         config, data = self.config, self.data
-        index, betas = epoch_plan(config, len(data.x_train), epoch)
+        index, betas = epoch_plan(config, self.seed, len(data.x_train), epoch)
         targets = data.targets(data.y_train)
         logged = min(config.log_batches, len(index))
         energy = np.zeros((3, logged, config.schedule.period, config.batch_size))
@@ -195,7 +191,7 @@ class EPNumpyRunner:
             trace = settle_period(self.params, x, d, beta, config, i < logged, self.backward)
             if i < logged:
                 energy[:, i] = trace.energy, trace.cost, trace.total
-            out = trace.free[-1]
+            out = trace.phases.rates[config.schedule.free_end][-1]
             correct += int((out.argmax(axis=1) == data.y_train[rows]).sum())
             loss += float(ep.cost(out, d).sum())
             seen += len(rows)
@@ -206,15 +202,23 @@ class EPNumpyRunner:
                 return EpochResult.divergence(correct / seen)
             if progress is not None:
                 progress(1, correct / seen)
-        val_pred, val_loss = evaluate(self.params, data.x_val, data.y_val, config,
-                                      data.n_classes, self.backward)
-        test_pred, test_loss = evaluate(self.params, data.x_test, data.y_test, config,
-                                        data.n_classes, self.backward)
-        tables = ep_activity(config.sizes, events, config.schedule.period, seen).tables(epoch)
+        result = self.evaluate(epoch)
+        result.train_accuracy, result.train_loss = correct / max(seen, 1), loss / max(seen, 1)
+        result.tables = ep_activity(config.sizes, events, config.schedule.period,
+                                    seen).tables(epoch)
         if logged:
-            tables["energy"] = energy_table(epoch, energy, config.schedule)
-        return EpochResult(correct / max(seen, 1), loss / max(seen, 1), val_pred, val_loss,
-                           test_pred, test_loss, tables)
+            result.tables["energy"] = energy_table(epoch, energy, config.schedule)
+        return result
+
+    def evaluate(self, epoch: int) -> EpochResult:
+        """Predictions and mean cost on the validation and test splits."""
+        data = self.data
+        val_pred, val_loss = evaluate(self.params, data.x_val, data.y_val, self.config,
+                                      data.n_classes, self.backward)
+        test_pred, test_loss = evaluate(self.params, data.x_test, data.y_test, self.config,
+                                        data.n_classes, self.backward)
+        return EpochResult(float("nan"), float("nan"), val_pred, val_loss, test_pred,
+                           test_loss)
 
     def parameters(self) -> EPParameters:
         return self.params

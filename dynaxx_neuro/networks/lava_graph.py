@@ -1,11 +1,13 @@
-"""What the rate-based Lava back ends share: running a connected process graph on Lava's CPU
-simulator and reading training progress from its readout between runs.
+"""The one Lava runner of every back end: runs a connected process graph on Lava's CPU
+simulator and stops it.
 
-Lava 0.10.0 needs three things handled the same way by every runner: ProcessModels that
+Lava 0.10.0 needs three things handled the same way for every rule: ProcessModels that
 live outside their Process's folder are named in ``exception_proc_model_map``, which its
-compiler looks up by Process *instance*; the runtime starts on the first ``run`` and must
-be stopped; and every ``Var.get`` is a serial round trip, so progress is read from a few
-counters every ``progress_periods`` periods, not per batch.
+compiler looks up by Process *instance* (``models.model_map`` gives ours per tag; Lava's own
+processes, such as LIF or LearningDense, are found by Lava); the runtime starts on the
+first ``run`` and must be stopped (:meth:`LavaGraph.stop`, which every runner's ``close``
+calls from the training loop's ``finally``); and every ``Var.get`` is a serial round trip,
+so progress is read from a few counters every ``progress_periods`` periods, not per batch.
 """
 
 from __future__ import annotations
@@ -16,25 +18,27 @@ from dynaxx_neuro.backends import prepare_lava_import
 
 
 class LavaGraph:
-    """A connected graph of processes run on ``Loihi2SimCfg`` with floating_pt models.
+    """A connected graph of processes on ``Loihi2SimCfg`` with the models of ``tag``
+    (``floating_pt`` or ``fixed_pt``).
 
-    ``processes`` lists every process of the graph, the first one driving the runs;
-    ``model_map`` maps each process class to its ProcessModel.
+    ``processes`` lists every process of the graph, the first one driving the runs.
     """
 
-    def __init__(self, processes: list, model_map: dict):
+    def __init__(self, processes: list, tag: str):
         prepare_lava_import()
         from lava.magma.core.run_configs import Loihi2SimCfg
+
+        from dynaxx_neuro.models import model_map
         self.driver = processes[0]
-        self.run_cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map={
-            process: model_map[type(process)] for process in processes})
+        self.run_cfg = Loihi2SimCfg(select_tag=tag,
+                                    exception_proc_model_map=model_map(processes, tag))
         self.started = False
 
     def run(self, steps: int) -> None:
         """Advance the graph by ``steps`` time steps (starting the runtime the first time)."""
         from lava.magma.core.run_conditions import RunSteps
+        self.started = True  # a failed first run still leaves worker processes to stop
         self.driver.run(condition=RunSteps(num_steps=steps), run_cfg=self.run_cfg)
-        self.started = True
 
     def require_started(self) -> None:
         """Refuse to read learned Vars before the graph ran (they would be the initial ones)."""
@@ -44,8 +48,8 @@ class LavaGraph:
     def stop(self) -> None:
         """Stop the Lava runtime (its OS processes)."""
         if self.started:
-            self.driver.stop()
             self.started = False
+            self.driver.stop()
 
 
 def run_training_periods(graph: LavaGraph, readout, n_periods: int, period: int,

@@ -1,0 +1,158 @@
+"""The registry of rules: one :class:`RuleSpec` per learning rule, read by the one training
+loop (``train``), the CLI (``cli``) and the conformance tests (docs/architecture.md,
+"The registry").
+
+A spec names its configuration class (a tree of frozen dataclasses whose declared fields,
+``params.option``, are the only place the rule's defaults and help live), its parameter
+class, its back ends and its stages. Back-end runners are named as ``"module:Class"`` so the
+registry imports no back end: Lava loads only when a Lava back end runs.
+
+Every runner is built as ``Runner(config, data, params, launch)`` (``cycle.Launch``) and
+offers::
+
+    run_epoch(epoch, progress=None) -> EpochResult   # train one epoch, then evaluate
+    evaluate(epoch) -> EpochResult                   # evaluate only (validation and test)
+    parameters() -> params                           # an object with to_arrays()
+    close()                                          # release OS processes (Lava)
+
+A parameter class offers ``initial(config, rng)``, ``from_arrays(arrays, config)`` and
+``to_arrays()``.
+
+Adding a rule: its kernel module, its rule module (config, parameters, composition), its
+processes and models, its two runners and one ``RuleSpec`` in its rule module, listed in
+``RULE_MODULES`` below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from dynaxx_neuro.backends import require_backend
+from dynaxx_neuro.datasets import Splits
+
+RULE_MODULES = {"ep": "dynaxx_neuro.rules.ep", "ff": "dynaxx_neuro.rules.ff",
+                "hebbian": "dynaxx_neuro.rules.hebbian", "stdp": "dynaxx_neuro.rules.stdp"}
+
+# Fields a configuration may declare ``from_data``, and where the data gives them.
+DATA_FIELDS = {"n_inputs": lambda data: data.x_train.shape[1],
+               "n_classes": lambda data: data.n_classes,
+               "image_shape": lambda data: tuple(data.image_shape)}
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A back end of a rule: its name on the command line, the runner class
+    (``"module:Class"``) and the ProcessModel tag it runs (``numpy`` for host loops)."""
+
+    name: str
+    runner: str
+    tag: str
+
+    def load(self):
+        module, _, name = self.runner.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a run, on the run's one epoch axis after the stages before it.
+
+    ``epochs(config, epochs)`` is the stage's epoch count from the rule's configuration and
+    the run's ``--epochs``; ``parameters`` the class its checkpoints hold; ``runner`` a
+    runner that serves the stage whatever the back end (e.g. the Hebbian readouts, trained
+    on the host), or None for the chosen back end's runner.
+    """
+
+    name: str
+    epochs: Callable
+    parameters: type
+    runner: Backend | None = None
+
+
+def all_epochs(config, epochs: int) -> int:
+    """The epoch count of a single-stage rule: the run's ``--epochs``."""
+    return epochs
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """Everything the training loop, the CLI and the tests need to know about a rule.
+
+    ``dataset_defaults[dataset]`` maps field names of the configuration tree (or the run
+    settings ``epochs``) to the value chosen on that data set's validation split
+    (BENCHMARKS.md); ``prepare_data(config, splits)`` picks or transforms the data a run
+    trains on (subsets, whitening); ``hidden_sizes(config)`` are the hidden widths of the
+    same-shape backprop baseline; ``label`` names the run folder (e.g. ``hebbian-khu``).
+    """
+
+    name: str
+    summary: str
+    config: type
+    backends: tuple[Backend, ...]
+    stages: tuple[Stage, ...]
+    default_epochs: int
+    hidden_sizes: Callable
+    dataset_defaults: dict = field(default_factory=dict)
+    prepare_data: Callable | None = None
+    label: Callable | None = None
+
+    def backend(self, name: str) -> Backend:
+        """The back end called ``name``; one sentence if the rule has none by that name or it
+        cannot run here."""
+        names = tuple(b.name for b in self.backends)
+        require_backend(name, names, self.name)
+        return self.backends[names.index(name)]
+
+    @property
+    def backend_names(self) -> tuple[str, ...]:
+        return tuple(b.name for b in self.backends)
+
+    def defaults(self, dataset: str) -> dict:
+        """The values chosen for ``dataset`` that differ from the fields' own defaults."""
+        return dict(self.dataset_defaults.get(dataset, {}))
+
+    def data(self, config, splits: Splits) -> Splits:
+        """The data a run of ``config`` trains and evaluates on."""
+        return splits if self.prepare_data is None else self.prepare_data(config, splits)
+
+    def run_label(self, config) -> str:
+        return self.name if self.label is None else self.label(config)
+
+
+def bind_data(config, data: Splits):
+    """``config`` with its ``from_data`` fields set from ``data``; a configuration that
+    already holds other values (a resumed run on other data) is refused."""
+    changes = {}
+    for f in dataclasses.fields(config):
+        if not f.metadata.get("from_data"):
+            continue
+        found, held = DATA_FIELDS[f.name](data), getattr(config, f.name)
+        if held is None:
+            changes[f.name] = found
+        elif tuple(held) != tuple(found) if isinstance(held, tuple) else held != found:
+            raise ValueError(f"the data has {f.name} = {found!r} but the network was built "
+                             f"for {held!r}; use the data set the run was trained on.")
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def rule(name: str) -> RuleSpec:
+    """The spec of rule ``name``."""
+    if name not in RULE_MODULES:
+        raise ValueError(f"rule must be one of {', '.join(RULE_MODULES)}, got {name!r}.")
+    return importlib.import_module(RULE_MODULES[name]).SPEC
+
+
+def rules() -> list[RuleSpec]:
+    """Every registered rule, in registration order."""
+    return [rule(name) for name in RULE_MODULES]
+
+
+def rule_of(config) -> RuleSpec:
+    """The spec whose configuration class ``config`` is an instance of."""
+    for name, module in RULE_MODULES.items():
+        if type(config).__module__ == module and isinstance(config, rule(name).config):
+            return rule(name)
+    raise ValueError(f"{type(config).__name__} is not the configuration of a registered rule.")

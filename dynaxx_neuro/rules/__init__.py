@@ -1,0 +1,2 @@
+"""Rules: each module holds a rule's configuration, parameters, composition and ``SPEC``
+(``registry.RuleSpec``)."""
