@@ -17,13 +17,15 @@ import time
 from common import backprop_digits, scratch_runs, write_result
 
 from dynaxx_neuro.analysis.energy_cost import energy_by_period
-from dynaxx_neuro.train_ep import train_ep
+from dynaxx_neuro.rules.ep import EPConfig
+from dynaxx_neuro.train import RunSettings, train
 
 
 def ep_run(backend: str, seed: int, epochs: int, folder) -> dict:
     start = time.perf_counter()
-    run = train_ep(dataset="digits", backend=backend, epochs=epochs, seed=seed,
-                   out=folder / f"{backend}-{seed}", show_progress=False)
+    run = train(EPConfig(), RunSettings(dataset="digits", backend=backend, epochs=epochs,
+                                        seed=seed),
+                out=folder / f"{backend}-{seed}", show_progress=False)
     seconds = time.perf_counter() - start
     final = run.info()["final_metrics"]
     _, _, joules, samples = energy_by_period(run.read_table("ops"))

@@ -16,12 +16,15 @@ from common import scratch_runs, write_result
 
 from dynaxx_neuro.baseline import MLPConfig, train_mlp
 from dynaxx_neuro.datasets import prepare_splits
-from dynaxx_neuro.train_ep import train_ep
+from dynaxx_neuro.registry import rule
+from dynaxx_neuro.rules.ep import EPConfig
+from dynaxx_neuro.train import RunSettings, train
 
 
 def ep_run(backend: str, epochs: int, folder) -> dict:
-    run = train_ep(dataset="fashion-mnist", hidden=(500,), backend=backend, epochs=epochs,
-                   out=folder / backend, show_progress=False)
+    config = EPConfig(**rule("ep").defaults("fashion-mnist"))  # what `--data fashion-mnist` uses
+    run = train(config, RunSettings(dataset="fashion-mnist", backend=backend, epochs=epochs),
+                out=folder / backend, show_progress=False)
     metrics = run.read_table("metrics")
     epoch_seconds = [float(t) for t, split in zip(metrics["time_s"], metrics["split"])
                      if split == "train"]

@@ -1,5 +1,5 @@
 """Graded-spike counts and operation counters of the rate networks (EP, FF, Hebbian): the
-``spikes`` table in its per-layer form and the ``ops`` table of a training epoch (DESIGN.md,
+``spikes`` table in its per-layer form and the ``ops`` table of a training epoch (docs/architecture.md,
 "The run directory"; ``analysis.energy_cost`` turns ``ops`` into joules).
 
 A rate neuron on Loihi 2 sends a graded spike only when its output is not zero, so what a

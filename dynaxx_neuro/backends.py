@@ -1,4 +1,4 @@
-"""Back-end names and what each needs (DESIGN.md, "Back ends").
+"""Back-end names and what each needs (docs/architecture.md, "Back ends").
 
 ``lava`` and ``lava-fixed`` need lava-nc, which installs only on Python 3.10; ``loihi2``
 needs Intel's Loihi extension on top; ``numpy`` runs anywhere. Asking for a back end that

@@ -59,36 +59,25 @@ def _option(field: dataclasses.Field, key: str, default, per_dataset: dict, **ex
     """The click option of a declared field; ``key`` is its parameter name."""
     name = P.option_name(field)
     text = field.metadata["help"]
+    check = field.metadata.get("check")
+    inner = check.inner if isinstance(check, P.Optional) else check
+    if inner is not None and not isinstance(inner, (P.Bool, P.OneOf)):
+        text += f" ({inner.problem(object())})"
     if per_dataset:
         text += " [" + "; ".join(f"{data}: {_shown(v)}" for data, v in per_dataset.items()) + "]"
-    check = field.metadata.get("check")
     if isinstance(check, P.Bool) or isinstance(default, bool):
         flag = name if "/" in name else f"{name}/--no-{name[2:]}"
         return click.option(flag, key, default=default, show_default=True, help=text)
     if isinstance(default, tuple):
         default = _shown(default)
+    extra.setdefault("type", _click_type(check))
     return click.option(name, key, default=default, show_default=default is not None,
-                        type=_click_type(check), help=text, **extra)
+                        help=text, **extra)
 
 
 def _leaves(spec: RuleSpec):
     """(parameter name, field, path) of every option of the rule's configuration."""
-    return [("__".join(path), field, path) for field, path in P.cli_fields(spec.config)]
-
-
-def _build(config_type, values: dict[tuple, object]):
-    """An instance of ``config_type`` with the leaves in ``values`` (path -> value) set and
-    every other field at its default; nested groups are built bottom-up, so cross-field
-    checks see the final values."""
-    kwargs = {}
-    for field in dataclasses.fields(config_type):
-        if dataclasses.is_dataclass(field.default):
-            inner = {path[1:]: v for path, v in values.items() if path[0] == field.name}
-            if inner:
-                kwargs[field.name] = _build(type(field.default), inner)
-        elif (field.name,) in values:
-            kwargs[field.name] = values[(field.name,)]
-    return config_type(**kwargs)
+    return [(path[-1], field, path) for field, path in P.cli_fields(spec.config)]
 
 
 def rule_command(spec: RuleSpec, finish) -> click.Command:
@@ -114,17 +103,13 @@ def rule_command(spec: RuleSpec, finish) -> click.Command:
             run = resume(values["resume"], values["epochs"] if "epochs" in typed else None,
                          values["progress"])
         else:
-            dataset_values = spec.defaults(values["dataset"])
-            picked = {}
-            for key, field, path in leaves:
-                if key in typed:
-                    picked[path] = _parse(field, values[key])
-                elif path[-1] in dataset_values:
-                    picked[path] = dataset_values[path[-1]]
-            config = _build(spec.config, picked)
+            config = spec.configure(values["dataset"], {
+                path[-1]: _parse(field, values[key]) for key, field, path in leaves
+                if key in typed})
             settings = {f.name: values[f.name] for f, _ in P.cli_fields(RunSettings)}
             if "epochs" not in typed:
-                settings["epochs"] = dataset_values.get("epochs", spec.default_epochs)
+                settings["epochs"] = spec.defaults(values["dataset"]).get(
+                    "epochs", spec.default_epochs)
             from dynaxx_neuro.train import train as train_rule
             run = train_rule(config, RunSettings(**settings), values["out"], values["progress"])
         finish(run, values["plots"])

@@ -215,12 +215,28 @@ def cli_fields(config_type) -> Iterator[tuple[dataclasses.Field, tuple[str, ...]
             yield field, (field.name,)
 
 
-def replace_path(config, path: tuple[str, ...], value):
-    """A copy of ``config`` with the leaf at ``path`` set to ``value`` (re-validated)."""
-    if len(path) == 1:
-        return dataclasses.replace(config, **{path[0]: value})
-    inner = replace_path(getattr(config, path[0]), path[1:], value)
-    return dataclasses.replace(config, **{path[0]: inner})
+def build(config_type, values: dict[str, Any]):
+    """An instance of ``config_type`` with the leaves named in ``values`` (leaf field name ->
+    value; names are unique within a tree) set and every other field at its default. Nested
+    groups are built bottom-up, so each ``__post_init__`` sees the final values; a name that
+    is no leaf of the tree is refused."""
+    paths = {path[-1]: path for _, path in cli_fields(config_type)}
+    unknown = sorted(set(values) - set(paths))
+    if unknown:
+        raise ValueError(f"{config_type.__name__} has no option {', '.join(unknown)}.")
+    return _build(config_type, {paths[name]: value for name, value in values.items()})
+
+
+def _build(config_type, values: dict[tuple, Any]):
+    kwargs = {}
+    for field in dataclasses.fields(config_type):
+        if dataclasses.is_dataclass(field.default):
+            inner = {path[1:]: v for path, v in values.items() if path[0] == field.name}
+            if inner:
+                kwargs[field.name] = _build(type(field.default), inner)
+        elif (field.name,) in values:
+            kwargs[field.name] = values[(field.name,)]
+    return config_type(**kwargs)
 
 
 def get_path(config, path: tuple[str, ...]):

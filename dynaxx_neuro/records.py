@@ -1,4 +1,4 @@
-"""The run directory (DESIGN.md, "The run directory"): one folder per training or
+"""The run directory (docs/architecture.md, "The run directory"): one folder per training or
 cross-check run.
 
 - ``run.json``: command line, configuration, seed, back end, versions, git commit, times,

@@ -30,6 +30,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
+from dynaxx_neuro import params
 from dynaxx_neuro.backends import require_backend
 from dynaxx_neuro.datasets import Splits
 
@@ -86,6 +87,10 @@ class RuleSpec:
     (BENCHMARKS.md); ``prepare_data(config, splits)`` picks or transforms the data a run
     trains on (subsets, whitening); ``hidden_sizes(config)`` are the hidden widths of the
     same-shape backprop baseline; ``label`` names the run folder (e.g. ``hebbian-khu``).
+
+    ``small`` holds field values (and ``epochs``) that make a digits run take seconds: the
+    conformance tests (``tests/test_conformance.py``) and the examples' test settings use
+    them.
     """
 
     name: str
@@ -98,6 +103,7 @@ class RuleSpec:
     dataset_defaults: dict = field(default_factory=dict)
     prepare_data: Callable | None = None
     label: Callable | None = None
+    small: dict = field(default_factory=dict)
 
     def backend(self, name: str) -> Backend:
         """The back end called ``name``; one sentence if the rule has none by that name or it
@@ -113,6 +119,13 @@ class RuleSpec:
     def defaults(self, dataset: str) -> dict:
         """The values chosen for ``dataset`` that differ from the fields' own defaults."""
         return dict(self.dataset_defaults.get(dataset, {}))
+
+    def configure(self, dataset: str, values: dict | None = None):
+        """The configuration of a run on ``dataset``: ``values`` (leaf field name -> value),
+        else the data set's chosen value, else the field's default (``epochs`` is a run
+        setting and is left out)."""
+        chosen = {k: v for k, v in self.defaults(dataset).items() if k != "epochs"}
+        return params.build(self.config, {**chosen, **(values or {})})
 
     def data(self, config, splits: Splits) -> Splits:
         """The data a run of ``config`` trains and evaluates on."""

@@ -8,7 +8,8 @@ draw the learning curves and the settling energies: the README's demo through th
 import argparse
 
 from dynaxx_neuro.analysis.figures import plot_run
-from dynaxx_neuro.train_ep import train_ep
+from dynaxx_neuro.rules.ep import EPConfig
+from dynaxx_neuro.train import RunSettings, train
 
 
 def main(argv=None):
@@ -17,7 +18,8 @@ def main(argv=None):
     parser.add_argument("--backend", default="lava", choices=("lava", "numpy"))
     parser.add_argument("--out", default=None, help="run folder (default runs/<time>-...)")
     args = parser.parse_args(argv)
-    run = train_ep(dataset="digits", backend=args.backend, epochs=args.epochs, out=args.out)
+    run = train(EPConfig(), RunSettings(dataset="digits", backend=args.backend,
+                                        epochs=args.epochs), out=args.out)
     print("final metrics:", run.info()["final_metrics"])
     for path in plot_run(run.path):
         print("plot:", path)

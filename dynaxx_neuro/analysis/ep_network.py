@@ -1,8 +1,9 @@
 """An EP run's trained network, brought back for analysis: its configuration, the weights of
 its last checkpoint and its data, and the layer states the NumPy back end settles to.
 
-The states come from the same kernels and schedule the run was trained with
-(``networks.ep_numpy``), so what the analysis shows is what the network computed.
+The states come from the rule's own settling (``rules.ep``: ``free_phase``, ``layer_drives``),
+the code the NumPy back end trains with, so what the analysis shows is what the network
+computed.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dynaxx_neuro import params as P
 from dynaxx_neuro.datasets import Splits, prepare_splits
 from dynaxx_neuro.kernels import ep
-from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters
-from dynaxx_neuro.networks.ep_numpy import BackwardCopies, evaluate, layer_drives, settle_period
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train_ep import config_from_dict
+from dynaxx_neuro.rules.ep import (BackwardCopies, EPConfig, EPParameters, free_phase,
+                                   layer_drives)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class EPNetwork:
     params: EPParameters
     data: Splits
     epoch: int
+    seed: int
 
     @classmethod
     def from_run(cls, run: RunDir) -> "EPNetwork":
@@ -39,23 +41,20 @@ class EPNetwork:
         if checkpoint is None:
             raise ValueError(f"run {str(run.path)!r} has no checkpoint yet; train at least one "
                              "epoch.")
-        config = config_from_dict(info["config"])
-        data = prepare_splits(info["dataset"], info.get("data_dir"), info["validation"],
-                              config.seed)
-        params = EPParameters.from_arrays(checkpoint[1], config.n_weight_layers)
-        return cls(config, params, data, checkpoint[0])
+        config, settings = P.from_dict(info["config"]), P.from_dict(info["settings"])
+        data = prepare_splits(settings.dataset, settings.data_dir, settings.validation,
+                              settings.seed)
+        params = EPParameters.from_arrays(checkpoint[1], config)
+        return cls(config, params, data, checkpoint[0], settings.seed)
 
     def free_layer_rates(self, x: np.ndarray) -> list[np.ndarray]:
         """Rates rho(s_l) of every layer (hidden..., output) at the free equilibrium of the
         samples ``x`` (N, n_in): a list of (N, n_l), from the training code path."""
-        no_target = np.zeros((len(x), self.config.sizes[-1]))
-        return settle_period(self.params, x, no_target, 0.0, self.config).free
+        return free_phase(self.params, BackwardCopies.of(self.params), x, self.config)
 
     def test_predictions(self) -> np.ndarray:
         """Predicted labels of the test split (argmax of the free-phase output)."""
-        predictions, _ = evaluate(self.params, self.data.x_test, self.data.y_test,
-                                  self.config, self.data.n_classes)
-        return predictions
+        return self.free_layer_rates(self.data.x_test)[-1].argmax(axis=1)
 
     def settling_trajectories(self, x: np.ndarray, target: np.ndarray
                               ) -> tuple[np.ndarray, np.ndarray]:

@@ -86,7 +86,7 @@ def energy_landscape(network: EPNetwork, sample: int = 0, directions: str = "pca
     if resolution < 3:
         raise ValueError(f"resolution must be >= 3, got {resolution!r}.")
     if rng is None:
-        rng = np.random.default_rng([network.config.seed, sample])
+        rng = np.random.default_rng([network.seed, sample])
     x = network.data.x_test[sample: sample + 1]
     label = int(network.data.y_test[sample])
     target = network.data.targets(np.array([label]))

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.linear_model import RidgeClassifier
 
 from dynaxx_neuro.analysis.ep_network import EPNetwork
+from dynaxx_neuro.cycle import SUBSET, stream
 
 PROBE_ALPHA = 1.0
 
@@ -36,7 +37,7 @@ def ep_layer_probes(network: EPNetwork, max_train: int = 2000, max_test: int = 1
     ..., "output"; activities are the free-equilibrium rates."""
     data = network.data
     if rng is None:
-        rng = np.random.default_rng([network.config.seed, 11])
+        rng = stream(network.seed, SUBSET)
     train = rng.permutation(len(data.x_train))[:max_train]
     test = rng.permutation(len(data.x_test))[:max_test]
     x_train, x_test = data.x_train[train], data.x_test[test]

@@ -1,4 +1,4 @@
-"""Brian2 cross-check of the dynamics (DESIGN.md, "Cross-check contract").
+"""Brian2 cross-check of the dynamics (docs/architecture.md, "Cross-check contract").
 
 Brian2, an independent simulator, re-runs the same dynamics as Lava and our kernels:
 

@@ -1,4 +1,4 @@
-"""Brian2 versions of the dynamics that the cross-check compares with (DESIGN.md,
+"""Brian2 versions of the dynamics that the cross-check compares with (docs/architecture.md,
 "Cross-check contract").
 
 Discrete maps (Lava's LIF in float and in fixed point) are written with ``run_regularly`` at
@@ -26,7 +26,7 @@ import numpy as np
 
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels import neurons as lif
-from dynaxx_neuro.networks.ep_common import EPParameters
+from dynaxx_neuro.rules.ep import EPParameters
 
 TARGETS = ("numpy", "cython")
 STEP_MS = 1.0

@@ -1,4 +1,4 @@
-"""The comparisons of the cross-check (DESIGN.md, "Cross-check contract").
+"""The comparisons of the cross-check (docs/architecture.md, "Cross-check contract").
 
 Each ``compare_*`` function takes explicit inputs, runs both sides and returns one
 :class:`~dynaxx_neuro.crosscheck.record.CheckRecord` whose threshold is written next to it
@@ -21,7 +21,7 @@ from dynaxx_neuro.crosscheck.record import CheckRecord, skipped, within
 from dynaxx_neuro.crosscheck.stdp import STDPLoihiRule
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels import neurons as lif
-from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters
+from dynaxx_neuro.rules.ep import BackwardCopies, EPConfig, EPParameters, free_phase
 
 # Float LIF: both sides do the same float operations, but Lava sums a step's inputs with one
 # numpy reduction and Brian2 adds them synapse by synapse, so the last bits may differ;
@@ -330,14 +330,13 @@ def continuous_checks(settings: CrosscheckSettings, workdir=None) -> list[CheckR
 # --- EP -----------------------------------------------------------------------------------
 def our_free_phase(params: EPParameters, x: np.ndarray, eps: float = 0.5,
                    t_free: int = 300) -> list[np.ndarray]:
-    """Rates of every layer at the end of our free phase (the NumPy back end's settling,
-    ``t_free`` steps of size ``eps`` from the reset)."""
-    from dynaxx_neuro.networks.ep_numpy import settle_period
+    """Rates of every layer at the end of our free phase (the rule's settling, as the NumPy
+    back end trains with it: ``t_free`` steps of size ``eps`` from the reset)."""
     sizes = (params.weights[0].shape[1], *(w.shape[0] for w in params.weights))
-    config = EPConfig(sizes, ep.EPSchedule(t_free, 1, False), ep.EPDynamics(1.0, eps),
-                      ep.EPLearning(lrs=(0.0,) * len(params.weights)), batch_size=len(x))
-    trace = settle_period(params, x, np.zeros((len(x), sizes[-1])), 0.0, config)
-    return trace.free
+    config = EPConfig(hidden=sizes[1:-1], n_inputs=sizes[0], n_classes=sizes[-1],
+                      schedule=ep.EPSchedule(t_free, 1, False), dynamics=ep.EPDynamics(1.0, eps),
+                      batch_size=len(x))
+    return free_phase(params, BackwardCopies.of(params), x, config)
 
 
 def smallest_curvature(params: EPParameters) -> float:
@@ -389,7 +388,8 @@ def random_ep_network(seed: int, sizes=(20, 16, 10, 5), batch: int = 6,
     which makes the fixed point unique: then any disagreement is an error, not a choice
     between minima."""
     rng = _rng(seed, 4)
-    params = EPParameters.initial(tuple(sizes), rng)
+    params = EPParameters.initial(EPConfig(hidden=tuple(sizes[1:-1]), n_inputs=sizes[0],
+                                           n_classes=sizes[-1]), rng)
     params.biases = [rng.normal(0.0, 0.3, size=b.shape) for b in params.biases]
     coupling = 1.0 - smallest_curvature(params)  # largest eigenvalue of A
     if coupling > 1.0 - curvature:
@@ -403,16 +403,16 @@ def trained_ep_network(workdir, seed: int = 0, hidden=(16,), epochs: int = 1, ba
     """Train EP on digits with the NumPy back end into ``workdir/ep-training``; returns the
     trained parameters, the first ``batch`` test images and the run's eps."""
     from dynaxx_neuro.datasets import prepare_splits
-    from dynaxx_neuro.train_ep import train_ep
+    from dynaxx_neuro.train import RunSettings, train
     if workdir is None:
         raise ValueError("workdir must name a folder for the EP training run.")
-    run = train_ep(dataset="digits", hidden=tuple(hidden), backend="numpy", epochs=epochs,
-                   out=Path(workdir) / "ep-training", seed=seed, show_progress=False)
-    info = run.info()
-    epoch, arrays = run.last_checkpoint()
-    params = EPParameters.from_arrays(arrays, len(hidden) + 1)
-    data = prepare_splits("digits", None, info["validation"], seed)
-    return params, data.x_test[:batch], info["config"]["dynamics"]["eps"]
+    settings = RunSettings(dataset="digits", backend="numpy", epochs=epochs, seed=seed)
+    config = EPConfig(hidden=tuple(hidden))
+    run = train(config, settings, Path(workdir) / "ep-training", show_progress=False)
+    _, arrays = run.last_checkpoint()
+    data = prepare_splits("digits", None, settings.validation, seed)
+    params = EPParameters.from_arrays(arrays, EPConfig(hidden=tuple(hidden)))
+    return params, data.x_test[:batch], config.dynamics.eps
 
 
 def ep_checks(settings: CrosscheckSettings, workdir=None) -> list[CheckRecord]:

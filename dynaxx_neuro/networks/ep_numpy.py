@@ -1,12 +1,12 @@
 """The ``numpy`` back end of EP: the Lava graph's schedule as one plain loop.
 
-Every period step does what the Lava processes do in that step (DESIGN.md, "Time, phases
+Every period step does what the Lava processes do in that step (docs/architecture.md, "Time, phases
 and batches"): each layer reads the drives its synapses computed from the states of the
 previous step, so the update is synchronous, and learning happens at the period's last
 step from the rates recorded at the ends of the phases.
 
 Like the Lava graph, the loop keeps the backward synapses' own copies of W_l^T
-(:class:`BackwardCopies`) and updates them with the same rule: mathematically they stay
+(``rules.ep.BackwardCopies``) and updates them with the same rule: mathematically they stay
 the transposes of W_l, but a product with a contiguous W^T rounds differently from one with
 the view W.T, and thousands of batches amplify round-off. Holding the same arrays as the
 graph makes the two back ends agree bit for bit (``tests/test_ep_backends.py``).
@@ -23,24 +23,9 @@ from dynaxx_neuro.cycle import Launch, n_eval_batches, padded_batch
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.networks.result import EpochResult
-from dynaxx_neuro.rules.ep import (EPConfig, EPParameters, PhaseRates, bias_update,
-                                   energy_table, ep_activity, epoch_plan, layer_step,
-                                   synapse_update)
-
-
-@dataclass
-class BackwardCopies:
-    """The backward synapses' W_l^T and momentum velocities for l >= 1, as contiguous
-    arrays of their own (what ``EPLavaRunner``'s backward synapse processes hold)."""
-
-    weights: list[np.ndarray]
-    velocities: list[np.ndarray]
-
-    @classmethod
-    def of(cls, params: EPParameters) -> "BackwardCopies":
-        """Fresh copies of the transposes of ``params``' weights above the first layer."""
-        return cls([w.T.copy() for w in params.weights[1:]],
-                   [v.T.copy() for v in params.weight_velocities[1:]])
+from dynaxx_neuro.rules.ep import (BackwardCopies, EPConfig, EPParameters, PhaseRates,
+                                   bias_update, energy_table, ep_activity, epoch_plan,
+                                   free_phase, layer_drives, layer_step, synapse_update)
 
 
 @dataclass
@@ -53,23 +38,6 @@ class PeriodTrace:
     energy: np.ndarray | None = None  # (period, B) E
     cost: np.ndarray | None = None    # (period, B) C
     total: np.ndarray | None = None   # (period, B) F
-
-
-def layer_drives(params: EPParameters, backward: BackwardCopies, input_drive: np.ndarray,
-                 rates: list[np.ndarray]) -> list[np.ndarray]:
-    """Total drive of every layer from the rates rho(s) the layers sent in the previous
-    step: from below (W_l) plus from above (the backward copy of W_{l+1}^T).
-
-    ``input_drive`` is W_0 x: the input is clamped and W_0 changes only when learning, so
-    it is computed once per period (the Lava synapse recomputes the same product each step).
-    """
-    out = []
-    for l in range(len(params.weights)):
-        total = input_drive if l == 0 else ep.drive(params.weights[l], rates[l - 1])
-        if l + 1 < len(params.weights):
-            total = total + ep.drive(backward.weights[l], rates[l + 1])
-        out.append(total)
-    return out
 
 
 def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta: float,
@@ -111,18 +79,6 @@ def settle_period(params: EPParameters, x: np.ndarray, target: np.ndarray, beta:
     return trace
 
 
-def free_phase(params: EPParameters, backward: BackwardCopies, x: np.ndarray,
-               config: EPConfig) -> np.ndarray:
-    """Output rates at the free equilibrium (reset, then t_free synchronous steps)."""
-    states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
-    input_drive = ep.drive(params.weights[0], x)
-    for _ in range(config.schedule.t_free):
-        drives = layer_drives(params, backward, input_drive, [ep.rho(s) for s in states])
-        states = [ep.settle_step(s, d, b, config.dynamics.eps)
-                  for s, d, b in zip(states, drives, params.biases)]
-    return ep.rho(states[-1])
-
-
 def apply_update(params: EPParameters, backward: BackwardCopies, x: np.ndarray,
                  trace: PeriodTrace, beta: float, config: EPConfig,
                  epoch: int) -> tuple[EPParameters, BackwardCopies]:
@@ -159,7 +115,8 @@ def evaluate(params: EPParameters, x: np.ndarray, y: np.ndarray, config: EPConfi
     targets = np.eye(n_classes)[y]
     for i in range(n_eval_batches(len(x), config.batch_size)):
         start = i * config.batch_size
-        out = free_phase(params, backward, padded_batch(x, start, config.batch_size), config)
+        out = free_phase(params, backward, padded_batch(x, start, config.batch_size),
+                         config)[-1]
         n = min(config.batch_size, len(x) - start)
         predictions.append(out[:n].argmax(axis=1))
         costs.append(ep.cost(out[:n], targets[start:start + n]))

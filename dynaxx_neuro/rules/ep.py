@@ -171,6 +171,54 @@ def bias_update(b: np.ndarray, velocity: np.ndarray, pair, lr: float,
                             momentum)
 
 
+# --- the network's settling (the NumPy runner and the analysis layer) ----------------------
+
+
+@dataclass
+class BackwardCopies:
+    """The backward synapses' W_l^T and momentum velocities for l >= 1, as contiguous
+    arrays of their own (what ``EPLavaRunner``'s backward synapse processes hold)."""
+
+    weights: list[np.ndarray]
+    velocities: list[np.ndarray]
+
+    @classmethod
+    def of(cls, params: EPParameters) -> "BackwardCopies":
+        """Fresh copies of the transposes of ``params``' weights above the first layer."""
+        return cls([w.T.copy() for w in params.weights[1:]],
+                   [v.T.copy() for v in params.weight_velocities[1:]])
+
+
+def layer_drives(params: EPParameters, backward: BackwardCopies, input_drive: np.ndarray,
+                 rates: list[np.ndarray]) -> list[np.ndarray]:
+    """Total drive of every layer from the rates rho(s) the layers sent in the previous
+    step: from below (W_l) plus from above (the backward copy of W_{l+1}^T).
+
+    ``input_drive`` is W_0 x: the input is clamped and W_0 changes only when learning, so
+    it is computed once per period (the Lava synapse recomputes the same product each step).
+    """
+    out = []
+    for l in range(len(params.weights)):
+        total = input_drive if l == 0 else ep.drive(params.weights[l], rates[l - 1])
+        if l + 1 < len(params.weights):
+            total = total + ep.drive(backward.weights[l], rates[l + 1])
+        out.append(total)
+    return out
+
+
+def free_phase(params: EPParameters, backward: BackwardCopies, x: np.ndarray,
+               config: EPConfig) -> np.ndarray:
+    """Rates of every layer (hidden..., output) at the free equilibrium (reset, then t_free
+    synchronous steps)."""
+    states = [np.zeros((x.shape[0], n)) for n in config.sizes[1:]]
+    input_drive = ep.drive(params.weights[0], x)
+    for _ in range(config.schedule.t_free):
+        drives = layer_drives(params, backward, input_drive, [ep.rho(s) for s in states])
+        states = [ep.settle_step(s, d, b, config.dynamics.eps)
+                  for s, d, b in zip(states, drives, params.biases)]
+    return [ep.rho(s) for s in states]
+
+
 # --- what an epoch logs -----------------------------------------------------------------------
 
 
@@ -233,4 +281,5 @@ SPEC = RuleSpec(
     default_epochs=30,
     hidden_sizes=lambda config: config.hidden,
     dataset_defaults={"fashion-mnist": {"hidden": (500,)}, "mnist": {"hidden": (500,)}},
+    small={"hidden": (12,), "t_free": 4, "t_nudge": 2, "batch_size": 50, "epochs": 2},
 )

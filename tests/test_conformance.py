@@ -1,0 +1,151 @@
+"""The conformance suite: what every registered rule must do, parametrised over the registry,
+so a new rule gets these tests by registering (docs/architecture.md, "The registry").
+
+Each rule runs on digits with its spec's ``small`` settings (seconds per run) on the
+``numpy`` back end, and on ``lava`` where the rule has it (marked ``lava``).
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from dynaxx_neuro import params as P
+from dynaxx_neuro.backends import lava_available
+from dynaxx_neuro.cli import main
+from dynaxx_neuro.registry import rules
+from dynaxx_neuro.train import RunSettings, TrainingDiverged, evaluate_run, resume, train
+
+SPECS = rules()
+IDS = [spec.name for spec in SPECS]
+
+
+def _small(spec, backend="numpy", epochs=None, **changes):
+    values = {k: v for k, v in {**spec.small, **changes}.items() if k != "epochs"}
+    config = spec.configure("digits", values)
+    epochs = spec.small.get("epochs", 1) if epochs is None else epochs
+    return config, RunSettings(dataset="digits", backend=backend, epochs=epochs)
+
+
+def _checkpoint(run):
+    return run.last_checkpoint()
+
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_option_names_are_unique_and_every_field_declares_help_and_a_check(spec):
+    leaves = list(P.cli_fields(spec.config))
+    names = [P.option_name(field) for field, _ in leaves]
+    names += [P.option_name(field) for field, _ in P.cli_fields(RunSettings)]
+    assert len(names) == len(set(names)), names
+    for field, path in leaves:
+        assert field.metadata["help"], path
+        assert field.metadata["check"] is not None, path
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_help_lists_exactly_the_rules_back_ends_and_every_default(spec):
+    result = CliRunner().invoke(main, ["train", spec.name, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert f"--backend [{'|'.join(spec.backend_names)}]" in result.output
+    for field, path in P.cli_fields(spec.config):
+        name = P.option_name(field).split("/")[0]
+        line = next(line for line in result.output.splitlines() if line.strip().startswith(name))
+        default = P.get_path(spec.config(), path)
+        if default is not None:
+            assert "default:" in result.output[result.output.index(line):], name
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_every_bad_value_is_refused_with_one_sentence_naming_the_option(spec):
+    for field, path in P.cli_fields(spec.config):
+        check = field.metadata["check"]
+        inner = check.inner if isinstance(check, P.Optional) else check
+        bad = {P.Int: True, P.Real: float("nan"), P.Bool: 1, P.OneOf: "no-such-choice",
+               P.TupleOf: (True,)}[type(inner)]
+        with pytest.raises(ValueError) as error:
+            P.build(spec.config, {path[-1]: bad})
+        message = str(error.value)
+        assert message.startswith(P.option_name(field)), message
+        assert message.count(". ") == 0 and message.endswith("."), message
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_bad_options_are_refused_before_a_run_folder_is_made(spec, tmp_path):
+    out = tmp_path / "run"
+    for argv in (["--backend", "gpu"], ["--validation", "1.5"], ["--seed", "-1"]):
+        result = CliRunner().invoke(main, ["train", spec.name, "--out", str(out), *argv])
+        assert result.exit_code == 2, (argv, result.output)
+        assert "Traceback" not in result.output
+        assert not out.exists(), argv
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_resume_equals_an_uninterrupted_run_bit_for_bit(spec, tmp_path):
+    config, settings = _small(spec)
+    whole = train(config, settings, tmp_path / "whole", show_progress=False)
+    part = train(config, dataclasses.replace(settings, epochs=1), tmp_path / "part",
+                 show_progress=False)
+    resume(part.path, settings.epochs, show_progress=False)
+    (epoch_a, a), (epoch_b, b) = _checkpoint(whole), _checkpoint(part)
+    assert epoch_a == epoch_b == settings.epochs - 1 + sum(
+        stage.epochs(config, settings.epochs) for stage in spec.stages[1:])
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert whole.info()["final_metrics"] == part.info()["final_metrics"]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_eval_reproduces_the_final_metrics(spec, tmp_path):
+    config, settings = _small(spec)
+    run = train(config, settings, tmp_path / "run", show_progress=False)
+    final, again = run.info()["final_metrics"], evaluate_run(run.path)
+    for split in ("val", "test"):
+        assert again[f"{split}_accuracy"] == final[f"{split}_accuracy"]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(spec, tmp_path, monkeypatch):
+    """The chosen back end's runner reports divergence in the run's second epoch (as it does
+    on NaN or infinite weights): training stops with the message, the first epoch's
+    checkpoint stays the last one, and nothing of the diverged epoch is written."""
+    from dynaxx_neuro.networks.result import EpochResult
+    from dynaxx_neuro.registry import Backend
+    load = Backend.load
+
+    def diverging_runner(backend):
+        runner_class = load(backend)
+
+        class Diverging(runner_class):
+            def run_epoch(self, epoch, progress=None):
+                if epoch >= 1:
+                    return EpochResult.divergence(0.0)
+                return super().run_epoch(epoch, progress)
+        return Diverging
+
+    monkeypatch.setattr(Backend, "load", diverging_runner)
+    config, settings = _small(spec, epochs=3)
+    with pytest.raises(TrainingDiverged, match="epoch 2 .*last good checkpoint"):
+        train(config, settings, tmp_path / "run", show_progress=False)
+    from dynaxx_neuro.records import RunDir
+    run = RunDir.open(tmp_path / "run")
+    assert run.last_checkpoint()[0] == 0
+    assert "final_metrics" not in run.info()
+
+
+@pytest.mark.lava
+@pytest.mark.skipif(not lava_available(), reason="lava-nc installs only on Python 3.10")
+@pytest.mark.parametrize("spec", [s for s in SPECS if {"lava", "numpy"} <= set(s.backend_names)],
+                         ids=[s.name for s in SPECS if {"lava", "numpy"} <= set(s.backend_names)])
+def test_numpy_equals_lava(spec, tmp_path):
+    config, settings = _small(spec, epochs=1)
+    runs = {backend: train(config, dataclasses.replace(settings, backend=backend),
+                           tmp_path / backend, show_progress=False)
+            for backend in ("numpy", "lava")}
+    (_, a), (_, b) = (_checkpoint(run) for run in runs.values())
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    metrics = [run.info()["final_metrics"] for run in runs.values()]
+    assert metrics[0] == metrics[1]
