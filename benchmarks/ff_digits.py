@@ -17,23 +17,21 @@ import time
 
 from common import backprop_digits, scratch_runs, write_result
 
-from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train_ff import train_ff
+from dynaxx_neuro.rules.ff import FFConfig
+from dynaxx_neuro.train import RunSettings, train
 
 
 def ff_run(backend: str, seed: int, epochs: int, folder) -> dict:
     start, cpu_start = time.perf_counter(), time.process_time()
-    run = train_ff(dataset="digits", backend=backend, epochs=epochs, seed=seed,
-                   out=folder / f"{backend}-{seed}", show_progress=False)
+    run = train(FFConfig(), RunSettings(dataset="digits", backend=backend, epochs=epochs,
+                                        seed=seed),
+                out=folder / f"{backend}-{seed}", show_progress=False)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     final = run.info()["final_metrics"]
-    table = RunDir.open(run.path).read_table("ff_predictions")
-    last = table["epoch"] == table["epoch"].max()
-    by_method = {f"{s}_{m}": float(a) for s, m, a in
-                 zip(table["split"][last], table["method"][last], table["accuracy"][last])}
     return {"seed": seed, "epochs": epochs, "test_accuracy": final["test_accuracy"],
             "val_accuracy": final["val_accuracy"],
-            "test_accuracy_goodness": by_method["test_goodness"], "wall_s": round(seconds, 2),
+            "test_accuracy_goodness": final["test_accuracy_goodness"],
+            "wall_s": round(seconds, 2),
             # CPU time of this process: the wall time on a machine shared with other jobs
             # is inflated by waiting (Lava's worker processes are not included).
             "cpu_s": round(cpu_seconds, 2)}

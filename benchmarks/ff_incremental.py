@@ -18,9 +18,11 @@ import numpy as np
 from common import write_result
 
 from dynaxx_neuro.baseline import MLPConfig, MLPTrainer
+from dynaxx_neuro.cycle import INIT, Launch, stream
 from dynaxx_neuro.datasets import prepare_splits
-from dynaxx_neuro.networks.ff_common import FFConfig, FFParameters
 from dynaxx_neuro.networks.ff_numpy import FFNumpyRunner, predict
+from dynaxx_neuro.registry import bind_data
+from dynaxx_neuro.rules.ff import FFConfig, FFParameters
 
 OLD, NEW = range(0, 5), range(5, 10)
 
@@ -52,12 +54,11 @@ def ff_scores(params, config, data) -> dict:
 
 def ff_run(seed: int, epochs: int) -> dict:
     data = prepare_splits("digits", None, 0.1, seed)
-    config = FFConfig(n_features=64, hidden=(500, 500), n_classes=10, lrs=(0.003, 0.003),
-                      batch_size=50, seed=seed)
-    params = FFParameters.initial(config, np.random.default_rng([seed, 7]))
+    config = bind_data(FFConfig(), data)  # the `dynaxx train ff` defaults
+    params = FFParameters.initial(config, stream(seed, INIT))
     after = {}
     for name, classes, first in (("task1", OLD, 0), ("task2", NEW, epochs)):
-        runner = FFNumpyRunner(config, task(data, classes), params)
+        runner = FFNumpyRunner(config, task(data, classes), params, Launch(seed, first))
         for epoch in range(first, first + epochs):
             runner.run_epoch(epoch)
         params = runner.parameters()

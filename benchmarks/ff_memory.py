@@ -29,15 +29,15 @@ def measure(rule: str, depth: int, width: int, batch: int, steps: int) -> dict:
     x, y = rng.random((batch, 784)), rng.integers(0, 10, batch)
     hidden = (width,) * depth
     if rule == "ff":
-        from dynaxx_neuro.networks.ff_common import FFConfig, FFParameters
         from dynaxx_neuro.networks.ff_numpy import train_period
-        config = FFConfig(n_features=784, hidden=hidden, n_classes=10, lrs=(0.003,) * depth,
-                          batch_size=batch, image_shape=(28, 28))
+        from dynaxx_neuro.rules.ff import FFConfig, FFParameters
+        config = FFConfig(n_inputs=784, n_classes=10, image_shape=(28, 28), hidden=hidden,
+                          batch_size=batch)
         params = FFParameters.initial(config, rng)
 
         def train_step(i):
             nonlocal params
-            params, _ = train_period(params, x, y, config, 0, i)
+            params, _ = train_period(params, x, y, config, 0, 0, i)
     else:
         from dynaxx_neuro.baseline import MLPConfig, MLPTrainer
         trainer = MLPTrainer(MLPConfig(sizes=(784, *hidden, 10), batch_size=batch))

@@ -22,11 +22,12 @@ import time
 import numpy as np
 from common import scratch_runs, write_result
 
+from dynaxx_neuro.cycle import INIT, Launch, stream
 from dynaxx_neuro.datasets import prepare_splits
-from dynaxx_neuro.kernels import hebbian as hb
-from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState, whiten_inputs
-from dynaxx_neuro.networks.hebbian_numpy import HebbianNumpyLearner
-from dynaxx_neuro.train_hebbian import train_hebbian
+from dynaxx_neuro.networks.hebbian_numpy import HebbianNumpyRunner
+from dynaxx_neuro.registry import bind_data
+from dynaxx_neuro.rules.hebbian import SPEC, HebbianConfig, HebbianParameters, ReadoutConfig
+from dynaxx_neuro.train import RunSettings, train
 
 # Per rule: the Hebbian settings of the run (the readout is the same for all). KHU: Krotov &
 # Hopfield's eps0 0.04 with their linear fall; delta 0.4 lets a few all-positive "mean image"
@@ -55,14 +56,22 @@ SETTINGS = {
 }
 READOUT = dict(readout_lr=0.01, readout_momentum=0.9, readout_batch_size=100,
                readout_lr_decay=0.92, feature_power=2.0, feature_inhibition=0.75)
+# (The KHU settings and READOUT are also dynaxx train hebbian's fashion-mnist defaults,
+# rules.hebbian.SPEC.dataset_defaults.)
+
+
+def _config(rule: str, hidden: int, readout_epochs: int) -> tuple[HebbianConfig, int]:
+    """The configuration of a rule's run and its Hebbian epochs."""
+    settings = dict(SETTINGS[rule])
+    epochs = settings.pop("epochs")
+    return HebbianConfig(rule=rule, hidden=hidden, **settings,
+                         readout=ReadoutConfig(readout_epochs=readout_epochs, **READOUT)), epochs
 
 
 def rule_run(rule: str, hidden: int, readout_epochs: int, folder) -> dict:
-    settings = dict(SETTINGS[rule])
-    epochs, batch_size = settings.pop("epochs"), settings.pop("batch_size")
-    run = train_hebbian(rule=rule, dataset="fashion-mnist", hidden=hidden, backend="numpy",
-                        epochs=epochs, readout_epochs=readout_epochs, batch_size=batch_size,
-                        out=folder / rule, show_progress=False, **settings, **READOUT)
+    config, epochs = _config(rule, hidden, readout_epochs)
+    run = train(config, RunSettings(dataset="fashion-mnist", backend="numpy", epochs=epochs),
+                folder / rule, show_progress=False)
     final = run.info()["final_metrics"]
     hebbian = run.read_table("hebbian")
     metrics = run.read_table("metrics")
@@ -81,30 +90,27 @@ def rule_run(rule: str, hidden: int, readout_epochs: int, folder) -> dict:
 def backend_times(rule: str, hidden: int, epochs: int) -> dict:
     """Seconds per Hebbian epoch of the same layer on both back ends, and how far apart
     their weights are afterwards."""
-    from dynaxx_neuro.networks.hebbian_lava import HebbianLavaLearner
-    settings = dict(SETTINGS[rule])
-    settings.pop("epochs")
-    batch_size, lr_decay = settings.pop("batch_size"), settings.pop("lr_decay", 1.0)
-    linear = settings.pop("lr_schedule", "exponential") == "linear"
-    linear_epochs = SETTINGS[rule]["epochs"] if linear else 0
-    zca_epsilon = settings.pop("zca_epsilon", None)
-    data = whiten_inputs(prepare_splits("fashion-mnist", None, 0.1, 0), zca_epsilon)
-    config = HebbianConfig(hb.rule_params(rule, **settings), data.x_train.shape[1], hidden,
-                           batch_size, lr_decay, lr_linear_epochs=linear_epochs)
-    initial = HebbianState.initial(config)
-    learners = {"numpy": HebbianNumpyLearner(config, data.x_train, initial),
-                "lava": HebbianLavaLearner(config, data.x_train, initial, 0)}
-    seconds = {name: [] for name in learners}
+    from dynaxx_neuro.networks.hebbian_lava import HebbianLavaRunner
+    config, run_epochs = _config(rule, hidden, 1)
+    data = SPEC.data(config, prepare_splits("fashion-mnist", None, 0.1, 0))
+    config = bind_data(config, data)
+    initial = HebbianParameters.initial(config, stream(0, INIT))
+    stage = (0, run_epochs)  # the rates of the benchmarked run's first epochs
+    runners = {"numpy": HebbianNumpyRunner(config, data, initial,
+                                           Launch(0, 0, "numpy", stage)),
+               "lava": HebbianLavaRunner(config, data, initial,
+                                         Launch(0, 0, "floating_pt", stage))}
+    seconds = {name: [] for name in runners}
     try:
         for epoch in range(epochs):
-            for name, learner in learners.items():
+            for name, runner in runners.items():
                 start = time.perf_counter()
-                learner.run_epoch(epoch)
+                runner.run_epoch(epoch)
                 seconds[name].append(time.perf_counter() - start)
     finally:
-        learners["lava"].close()
-    difference = np.abs(learners["lava"].parameters().weights
-                        - learners["numpy"].parameters().weights).max()
+        runners["lava"].close()
+    difference = np.abs(runners["lava"].parameters().weights
+                        - runners["numpy"].parameters().weights).max()
     return {"epochs": epochs, "numpy_epoch_s": seconds["numpy"],
             "lava_epoch_s": seconds["lava"],
             "lava_to_numpy": float(np.mean(seconds["lava"]) / np.mean(seconds["numpy"])),

@@ -30,6 +30,9 @@ class _Command(click.Group):
         from dynaxx_neuro.train import TrainingDiverged
         try:
             return super().invoke(ctx)
+        except click.BadParameter as error:  # a value outside an option's type or choices
+            click.echo(f"error: {error.format_message()}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
         except (click.exceptions.Exit, click.ClickException):
             raise  # click's own exits and usage errors (Exit is a RuntimeError)
         except TrainingDiverged as error:

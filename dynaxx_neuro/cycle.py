@@ -70,12 +70,15 @@ def padded_batch(x: np.ndarray, start: int, batch_size: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Launch:
     """What a runner needs to know besides its configuration, data and parameters: the run
-    seed (for ``stream``), the epoch its first step belongs to, and the ProcessModel tag of
-    its back end (``floating_pt``, ``fixed_pt``, or ``numpy`` for host loops)."""
+    seed (for ``stream``), the epoch its first step belongs to, the ProcessModel tag of
+    its back end (``floating_pt``, ``fixed_pt``, or ``numpy`` for host loops) and, when the
+    training loop knows them, the (first, end) epochs of the runner's stage on the run's
+    epoch axis (for schedules over a stage, such as a linear rate fall)."""
 
     seed: int
     first_epoch: int = 0
     tag: str = "numpy"
+    stage_epochs: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,9 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Datase
 @dataclass(frozen=True, eq=False)
 class Splits:
     """The arrays of a training run: a validation part held out of the training
-    split for tuning, and the test split, which is only reported."""
+    split for tuning, and the test split, which is only reported. `seed` is the
+    run seed that chose the validation part (rules draw their data subsets from
+    it too)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -249,6 +251,7 @@ class Splits:
     y_test: np.ndarray
     n_classes: int
     image_shape: tuple[int, int]
+    seed: int = 0
 
     def targets(self, y: np.ndarray) -> np.ndarray:
         """One-hot targets (N, n_classes) of labels y."""
@@ -267,4 +270,4 @@ def prepare_splits(name: str, data_dir=None, validation: float = 0.1,
         x_train, y_train, x_val, y_val = validation_split(x_train, y_train,
                                                           validation, seed)
     return Splits(x_train, y_train, x_val, y_val, data.x_test, data.y_test,
-                  data.n_classes, data.image_shape)
+                  data.n_classes, data.image_shape, seed)

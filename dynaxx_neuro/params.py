@@ -127,7 +127,7 @@ class TupleOf:
     max_len: int | None = None
 
     def problem(self, value) -> str | None:
-        items = "item" if self.min_len == 1 else "items"
+        items = "item" if self.max_len == 1 else "items"
         bound = (f"{self.min_len} to {self.max_len}" if self.max_len is not None
                  else f"{self.min_len} or more")
         wanted = f"a comma-separated list of {bound} {items}, each {self.item.problem(None)}"

@@ -129,10 +129,12 @@ def stage_bounds(spec: RuleSpec, config, epochs: int) -> list[tuple[Stage, int, 
 
 
 def make_runner(spec: RuleSpec, stage: Stage, backend: str, config, data: Splits, params,
-                launch_seed: int, first_epoch: int):
-    """The runner of ``stage`` on ``backend`` (Lava is imported only when asked for)."""
+                launch_seed: int, first_epoch: int, stage_epochs: tuple[int, int] | None = None):
+    """The runner of ``stage`` (its (first, end) epochs ``stage_epochs``) on ``backend``
+    (Lava is imported only when asked for)."""
     chosen = stage.runner or spec.backend(backend)
-    return chosen.load()(config, data, params, Launch(launch_seed, first_epoch, chosen.tag))
+    return chosen.load()(config, data, params,
+                         Launch(launch_seed, first_epoch, chosen.tag, stage_epochs))
 
 
 class _Run:
@@ -170,7 +172,7 @@ def _train_stages(run: _Run, show_progress: bool) -> RunDir:
         params = (stage.parameters.initial(run.config, stream(run.settings.seed, INIT))
                   if arrays is None else stage.parameters.from_arrays(arrays, run.config))
         runner = make_runner(run.spec, stage, run.settings.backend, run.config, data, params,
-                             run.settings.seed, next_epoch)
+                             run.settings.seed, next_epoch, (first, end))
         try:
             final = fit(runner, run.dir, data, stage.name, next_epoch, end, show_progress) or final
             arrays = runner.parameters().to_arrays()
@@ -249,11 +251,11 @@ def evaluate_run(path, backend: str | None = None) -> dict:
         raise ValueError(f"run {str(run.dir.path)!r} has no checkpoint yet; train at least one "
                          "epoch.")
     epoch, arrays = checkpoint
-    stage = next(s for s, first, end in run.bounds() if first <= epoch < end)
+    stage, first, end = next(bound for bound in run.bounds() if bound[1] <= epoch < bound[2])
     backend = backend or run.settings.backend
     runner = make_runner(run.spec, stage, backend, run.config, run.data(),
                          stage.parameters.from_arrays(arrays, run.config), run.settings.seed,
-                         epoch + 1)
+                         epoch + 1, (first, end))
     try:
         result = runner.evaluate(epoch)
     finally:

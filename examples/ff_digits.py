@@ -1,6 +1,6 @@
 """Train forward-forward (Hinton 2022) on scikit-learn's 8x8 digits with the numpy back end,
 print both predictions (softmax readout and goodness argmax) and each layer's goodness, and
-draw the learning curves.
+draw the learning curves and the goodness histograms.
 
     python examples/ff_digits.py                        # 74-500-500, 20 epochs
     python examples/ff_digits.py --epochs 2 --backend lava --hidden 64
@@ -9,7 +9,8 @@ draw the learning curves.
 import argparse
 
 from dynaxx_neuro.analysis.figures import plot_run
-from dynaxx_neuro.train_ff import train_ff
+from dynaxx_neuro.rules.ff import FFConfig
+from dynaxx_neuro.train import RunSettings, train
 
 
 def main(argv=None):
@@ -20,8 +21,9 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="run folder (default runs/<time>-...)")
     args = parser.parse_args(argv)
     hidden = tuple(int(n) for n in args.hidden.split(","))
-    run = train_ff(dataset="digits", hidden=hidden, backend=args.backend, epochs=args.epochs,
-                   out=args.out)
+    run = train(FFConfig(hidden=hidden),
+                RunSettings(dataset="digits", backend=args.backend, epochs=args.epochs),
+                args.out)
     print("final metrics:", run.info()["final_metrics"])
     predictions = run.read_table("ff_predictions")
     last = predictions["epoch"] == predictions["epoch"].max()
@@ -29,8 +31,9 @@ def main(argv=None):
                                        predictions["accuracy"][last]):
         print(f"{split} accuracy by {method}: {accuracy:.4f}")
     layers = run.read_table("ff_layers")
-    for layer, g_pos, g_neg in zip(layers["layer"][layers["epoch"] == layers["epoch"].max()],
-                                   layers["g_pos"], layers["g_neg"]):
+    last = layers["epoch"] == layers["epoch"].max()
+    for layer, g_pos, g_neg in zip(layers["layer"][last], layers["g_pos"][last],
+                                   layers["g_neg"][last]):
         print(f"layer {layer}: mean goodness positive {g_pos:.3f}, negative {g_neg:.3f}")
     for path in plot_run(run.path):
         print("plot:", path)

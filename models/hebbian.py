@@ -1,37 +1,31 @@
-"""Floating-point Lava ProcessModels of the Hebbian processes: thin wrappers over
-``dynaxx_neuro.kernels.hebbian`` that follow the two-step period of ``HebbianCycle``.
+"""Floating-point Lava ProcessModels of the Hebbian processes: thin wrappers over the rule's
+methods (``kernels.hebbian``) on the two-step period of ``rules.hebbian``.
 
-Per batch they call what ``dynaxx_neuro.networks.hebbian_common.learn_batch`` calls, in the
-same order (drive, activity, weights, threshold), which is what the equality test checks.
+Per batch they call what ``rules.hebbian.learn_batch`` calls, in the same order (drive,
+activity, weights, threshold), each in the process that owns it; the equality test with the
+NumPy runner checks it.
 """
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from dynaxx_neuro.kernels import hebbian as hb
-from dynaxx_neuro.networks.activity import count_sent
-from dynaxx_neuro.networks.hebbian_common import PERIOD_STEPS, epoch_plan
+from dynaxx_neuro.activity import count_sent
+from dynaxx_neuro.cycle import epoch_order
+from dynaxx_neuro.models.clock import PeriodModel
 from dynaxx_neuro.processes.hebbian import HebbianLayer, HebbianSource, HebbianSynapse
+from dynaxx_neuro.rules.hebbian import PERIOD_STEPS, winner_counts
 
 LAST_STEP = PERIOD_STEPS - 1
-
-
-class _LearnsAtPeriodEnd(PyLoihiProcessModel):
-    """Learning in the learning phase of the last step of every period."""
-
-    def lrn_guard(self) -> bool:
-        return (self.time_step - 1) % PERIOD_STEPS == LAST_STEP
 
 
 @implements(proc=HebbianSource, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyHebbianSourceModelFloat(PyLoihiProcessModel):
+class PyHebbianSourceModelFloat(PeriodModel):
     """Sends the batch of the current period on both steps of the period."""
 
     x_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
@@ -39,25 +33,25 @@ class PyHebbianSourceModelFloat(PyLoihiProcessModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.config, self.cycle = proc_params["config"], proc_params["cycle"]
-        self.x_train = proc_params["x_train"]
-        self.plan_epoch, self.plan, self.batch = None, None, None
+        self.seed, self.x_train = proc_params["seed"], proc_params["x_train"]
+        self.order_epoch, self.order, self.batch = None, None, None
 
     def run_spk(self):
-        k, epoch, batch = self.cycle.locate(self.time_step)
-        if k == 0:
-            if self.plan_epoch != epoch:
-                self.plan = epoch_plan(self.config, len(self.x_train), epoch)
-                self.plan_epoch = epoch
-            self.batch = self.x_train[self.plan[batch]]
+        slot = self.slot
+        if slot.k == 0:
+            if self.order_epoch != slot.epoch:
+                self.order = epoch_order(self.seed, slot.epoch, len(self.x_train),
+                                         self.cycle.batch_size)
+                self.order_epoch = slot.epoch
+            self.batch = self.x_train[self.order[slot.batch]]
         self.x_out.send(self.batch)
-        count_sent(self.events, self.batch, batch == 0 and k == 0)
+        count_sent(self.events, self.batch, slot.batch == 0 and slot.k == 0)
 
 
 @implements(proc=HebbianSynapse, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyHebbianSynapseModelFloat(_LearnsAtPeriodEnd):
+class PyHebbianSynapseModelFloat(PeriodModel):
     """Drive with a one-step delay; the rule's weight update at each period's end."""
 
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
@@ -69,26 +63,26 @@ class PyHebbianSynapseModelFloat(_LearnsAtPeriodEnd):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.config, self.cycle = proc_params["config"], proc_params["cycle"]
+        self.config, self.n_epochs = proc_params["config"], proc_params["n_epochs"]
+        self.rule = self.config.rule_params
         self.x = self.post = self.theta = None
 
     def run_spk(self):
         # The drive sent now was computed from the previous step's inputs (Dense's delay).
         self.a_out.send(self.a_buff)
         self.x, self.post, self.theta = self.s_in.recv(), self.post_in.recv(), self.theta_in.recv()
-        self.a_buff = hb.layer_drive(self.config.params, self.weights, self.x)
+        self.a_buff = self.rule.drive(self.weights, self.x)
 
     def run_lrn(self):
-        _, epoch, _ = self.cycle.locate(self.time_step)
-        params, lr = self.config.params, self.config.epoch_lr(epoch)
-        self.weights = hb.updated_weights(params, self.weights, self.x, self.a_buff,
-                                          self.post, self.theta, lr)
+        lr = self.config.epoch_lr(self.slot.epoch, self.n_epochs)
+        self.weights = self.rule.updated_weights(self.weights, self.x, self.a_buff,
+                                                 self.post, self.theta, lr)
 
 
 @implements(proc=HebbianLayer, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyHebbianLayerModelFloat(_LearnsAtPeriodEnd):
+class PyHebbianLayerModelFloat(PeriodModel):
     """Activity from the drive of the period; the BCM threshold at each period's end."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
@@ -100,24 +94,28 @@ class PyHebbianLayerModelFloat(_LearnsAtPeriodEnd):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.config, self.cycle = proc_params["config"], proc_params["cycle"]
+        self.config = proc_params["config"]
+        self.rule = self.config.rule_params
         self.activity = None
 
     def run_spk(self):
-        k, _, batch = self.cycle.locate(self.time_step)
+        slot = self.slot
         drive = self.a_in.recv()
-        if k != LAST_STEP:  # the drive of this step belongs to the previous batch
+        if slot.k != LAST_STEP:  # the drive of this step belongs to the previous batch
             self.s_out.send(np.zeros_like(drive))
             self.theta_out.send(self.theta)
             return
-        self.activity = hb.layer_activity(self.config.params, drive)
-        if batch == 0:
+        self.activity = self.rule.activity(drive)
+        if slot.batch == 0:
             self.winners[:] = 0
-        count_sent(self.events, self.activity, batch == 0)
-        self.winners += np.bincount(self.activity.argmax(axis=1),
-                                    minlength=self.config.n_hidden)
+        count_sent(self.events, self.activity, slot.batch == 0)
+        self.winners += winner_counts(self.activity, self.config.hidden)
         self.s_out.send(self.activity)
         self.theta_out.send(self.theta)
 
     def run_lrn(self):
-        self.theta = hb.threshold_update(self.config.params, self.theta, self.activity)
+        self.theta = self.rule.threshold(self.theta, self.activity)
+
+
+MODELS = {"floating_pt": (PyHebbianSourceModelFloat, PyHebbianSynapseModelFloat,
+                          PyHebbianLayerModelFloat)}

@@ -1,9 +1,10 @@
 """Lava Processes of forward-forward learning: interfaces only (ports and Vars).
 
 The maths is in ``dynaxx_neuro.kernels.ff``; the ProcessModels in ``dynaxx_neuro.models.ff``
-call it. Every process derives from its own time step where it stands in the epoch's cycle
-(``FFCycle``: training periods, then evaluation periods) and in the period
-(``PeriodPlan``: the step at which each pass leaves the source). A graph for L layers is
+call it through the rule's composition (``dynaxx_neuro.rules.ff``). Every process derives
+from its own time step where it stands in the run's ``cycle.EpochCycle`` (training periods,
+then evaluation periods) and in the period (``rules.ff.PeriodPlan``: the step at which each
+pass leaves the source). A graph for L layers is
 
     FFSource --x--> FFLayer_0 --h--> FFLayer_1 ... FFLayer_{L-1}
        ^   \\--labels--> FFReadout <--report-- every layer (summed on one port)
@@ -19,11 +20,11 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from dynaxx_neuro.networks.ff_common import MONITOR_FIELDS
+from dynaxx_neuro.rules.ff import MONITOR_FIELDS
 
 
 def _tensor_vars(process, state) -> None:
-    """Vars of a weight set and its optimiser state (``networks.ff_common.TensorState``)."""
+    """Vars of a weight set and its optimiser state (``rules.ff.TensorState``)."""
     for name in ("w", "b", "mw", "vw", "mb", "vb"):
         value = getattr(state, name)
         setattr(process, name, Var(shape=value.shape, init=value))
@@ -35,12 +36,13 @@ class FFSource(AbstractProcess):
     each label in turn, or a negative (made with ``negative_batch``, from the label goodness
     on ``goodness_in`` when mining hard negatives); zeros between passes. Sends the one-hot
     labels of the batch on ``label_out`` every step. ``events`` counts the graded spikes
-    (non-zero inputs) of the current epoch's training passes."""
+    (non-zero inputs) of the current epoch's training passes. ``seed`` keys the run's random
+    streams (epoch order, negatives)."""
 
-    def __init__(self, *, config, cycle, data, **kwargs):
-        super().__init__(config=config, cycle=cycle, data=data, **kwargs)
+    def __init__(self, *, config, cycle, data, seed, **kwargs):
+        super().__init__(config=config, cycle=cycle, data=data, seed=seed, **kwargs)
         batch = config.batch_size
-        self.x_out = OutPort(shape=(batch, config.n_inputs))
+        self.x_out = OutPort(shape=(batch, config.input_width))
         self.label_out = OutPort(shape=(batch, config.n_classes))
         self.goodness_in = InPort(shape=(batch, config.n_classes))
         self.events = Var(shape=(1,), init=0)
@@ -52,13 +54,14 @@ class FFLayer(AbstractProcess):
     Sends h on ``h_out`` and, on ``report_out`` (B, sum(hidden) + L), normalize(h) in its
     own columns and G in column sum(hidden) + index (the readout's port sums all layers).
     Learns W and b in the learning phase of a training period's last step from its positive
-    and negative passes. ``monitor`` / ``ever_active`` hold the epoch's ``LayerMonitor``.
+    and negative passes (dropout masks from the run's streams, keyed by ``seed``).
+    ``monitor`` / ``ever_active`` / ``goodness_sample`` hold the epoch's ``LayerMonitor``.
     It sends only in the steps of a pass (zeros between passes) and counts in ``events`` the
     graded spikes (non-zero activities) of the current epoch's training passes.
     """
 
-    def __init__(self, *, config, cycle, index, state, **kwargs):
-        super().__init__(config=config, cycle=cycle, index=index, **kwargs)
+    def __init__(self, *, config, cycle, index, state, seed, **kwargs):
+        super().__init__(config=config, cycle=cycle, index=index, seed=seed, **kwargs)
         batch, n_pre, n = config.batch_size, config.sizes[index], config.sizes[index + 1]
         report = sum(config.hidden) + config.n_layers
         self.x_in = InPort(shape=(batch, n_pre))
@@ -69,6 +72,7 @@ class FFLayer(AbstractProcess):
         self.report_buff = Var(shape=(batch, report), init=0.0)
         self.monitor = Var(shape=(len(MONITOR_FIELDS) + 1,), init=0.0)
         self.ever_active = Var(shape=(n,), init=0.0)
+        self.goodness_sample = Var(shape=(2, batch), init=0.0)
         self.events = Var(shape=(1,), init=0)
 
 

@@ -1,17 +1,18 @@
 """Graded-spike counts and operation counters of the rate networks
-(``ep_common.ep_activity``, ``ff_common.ff_activity``, ``hebbian_common.hebbian_activity``)."""
+(``rules.ep.ep_activity``, ``rules.ff.ff_activity``, ``hebbian_common.hebbian_activity``)."""
 
 import numpy as np
 
+from dynaxx_neuro.cycle import Launch
+from dynaxx_neuro.datasets import Splits
+
 from dynaxx_neuro.kernels import ep, ff
-from dynaxx_neuro.kernels import hebbian as hb
-from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters, ep_activity
 from dynaxx_neuro.networks.ep_numpy import settle_period
-from dynaxx_neuro.networks.ff_common import (FFConfig, FFParameters, ff_activity,
-                                             neutral_input, pass_input)
 from dynaxx_neuro.networks.ff_numpy import train_period
-from dynaxx_neuro.networks.hebbian_common import HebbianConfig, HebbianState
-from dynaxx_neuro.networks.hebbian_numpy import HebbianNumpyLearner
+from dynaxx_neuro.networks.hebbian_numpy import HebbianNumpyRunner
+from dynaxx_neuro.rules.hebbian import HebbianConfig, HebbianParameters
+from dynaxx_neuro.rules.ep import EPConfig, EPParameters, ep_activity
+from dynaxx_neuro.rules.ff import FFConfig, FFParameters, ff_activity, neutral_input, pass_input
 
 
 def test_counters_follow_the_layer_sizes_and_events():
@@ -31,10 +32,10 @@ def test_counters_follow_the_layer_sizes_and_events():
 def test_a_period_counts_every_non_zero_rate_it_sends():
     # Zero weights and eps = 1: every settling step puts each hidden unit at its bias, so
     # the units with a positive bias send at every step but the reset step.
-    config = EPConfig(sizes=(5, 4, 3), schedule=ep.EPSchedule(4, 2, True),
+    config = EPConfig(hidden=(4,), n_inputs=5, n_classes=3, schedule=ep.EPSchedule(4, 2, True),
                       dynamics=ep.EPDynamics(beta=0.5, eps=1.0),
                       learning=ep.EPLearning(lrs=(0.1, 0.1)))
-    params = EPParameters.initial(config.sizes, np.random.default_rng(0))
+    params = EPParameters.initial(config, np.random.default_rng(0))
     params.weights = [np.zeros_like(w) for w in params.weights]
     params.biases[0] = np.array([0.5, -0.2, 0.3, 0.0])
     x = np.array([[0.0, 1.0, 0.5, 0.0, 0.2], [0.0, 0.0, 0.0, 0.0, 0.9]])
@@ -47,7 +48,7 @@ def test_a_period_counts_every_non_zero_rate_it_sends():
 
 def _small_ff(**kwargs) -> FFConfig:
     """5 features (+ 2 label entries), layers of 4 and 3, wrong-label negatives only."""
-    return FFConfig(n_features=5, hidden=(4, 3), n_classes=2, lrs=(0.01, 0.01),
+    return FFConfig(n_inputs=5, hidden=(4, 3), n_classes=2, lrs=(0.01, 0.01),
                     image_shape=(1, 5), negatives=ff.FFNegatives(("wrong-label",)), **kwargs)
 
 
@@ -69,7 +70,7 @@ def test_an_ff_training_period_counts_what_its_passes_send():
     x = np.array([[0.0, 1.0, 0.5, 0.0, 0.2], [0.3, 0.0, 0.0, 0.0, 0.9], [1, 1, 1, 1, 1.0]])
     y = np.array([0, 1, 1])
     events = np.zeros(3, dtype=np.int64)
-    train_period(params, x, y, config, epoch=0, batch=0, events=events)
+    train_period(params, x, y, config, seed=0, epoch=0, batch=0, events=events)
     # The input events of the neutral and positive passes are known without the negatives;
     # a wrong-label negative has the positive's pixels and one label entry.
     known = np.count_nonzero(neutral_input(config, x)) + np.count_nonzero(pass_input(config, x, y))
@@ -78,12 +79,14 @@ def test_an_ff_training_period_counts_what_its_passes_send():
 
 
 def test_a_khu_epoch_sends_two_activities_per_sample_and_learns_on_their_rows():
-    config = HebbianConfig(hb.KHUParams(k=2), n_in=6, n_hidden=5, batch_size=4)
+    config = HebbianConfig(rule="khu", k=2, n_inputs=6, hidden=5, n_classes=2, batch_size=4)
     x = np.random.default_rng(0).random((12, 6))
     x[:, 0] = 0.0  # one silent pixel
-    learner = HebbianNumpyLearner(config, x, HebbianState.initial(config))
-    learner.run_epoch(0)
-    tables = learner.activity.tables(0)
+    none = np.zeros(0, dtype=int)
+    data = Splits(x, np.zeros(12, dtype=int), x[:0], none, x[:0], none, 2, (1, 6))
+    runner = HebbianNumpyRunner(config, data, HebbianParameters.initial(
+        config, np.random.default_rng(0)), Launch(0, stage_epochs=(0, 1)))
+    tables = runner.run_epoch(0).tables
     # Each sample: its top unit (+1) and its k-th unit (-delta) send; the input is sent on
     # both steps of the period.
     np.testing.assert_array_equal(tables["spikes"]["events"], [12 * 5 * 2, 12 * 2])

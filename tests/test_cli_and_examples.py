@@ -1,5 +1,6 @@
 """The `dynaxx` command and the example scripts, end to end with small settings."""
 
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -34,25 +35,61 @@ def test_train_eval_plot_and_resume_from_the_command_line(tmp_path):
     assert result.exit_code == 0 and "energy_settling.svg" in result.output
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--data", "cifar"], "unknown dataset 'cifar'"),
-    (["--data", "mnist", "--data-dir", "/nonexistent/mnist"], "/nonexistent/mnist"),
-    (["--data", "mnist"], "--data-dir"),
-    (["--beta", "0"], "beta must be"),
-    (["--eps", "1.5"], "eps must be in (0, 1]"),
-    (["--hidden", "0"], "hidden size"),
-    (["--hidden", "a,b"], "hidden must be"),
-    (["--epochs", "-1"], "epochs must be"),
-    (["--lrs", "-0.1,0.1"], "learning rates"),
-    (["--backend", "gpu"], "backend must be one of"),
-    (["--resume", "/nonexistent/run"], "not a run folder"),
-])
-def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, words):
-    result = _invoke(["train", "ep", "--out", str(tmp_path / "run"), *SMALL, *args])
-    assert result.exit_code == 2
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
+def _one_error_line(result) -> str:
+    """The one line of a refused command (exit status 2, no traceback)."""
+    assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "mnist", "--data-dir", "/nonexistent/mnist"], "mnist data folder "
+     "/nonexistent/mnist does not exist; download the four IDX files of MNIST into DIR and "
+     "pass --data-dir DIR."),
+    (["--data", "mnist"], "mnist has no default data folder; download the four IDX files of "
+     "MNIST into DIR and pass --data-dir DIR."),
+    (["--beta", "0"], "--beta must be a finite number > 0, got 0.0."),
+    (["--eps", "1.5"], "--eps must be a finite number in (0, 1], got 1.5."),
+    (["--t-free", "0"], "--t-free must be an integer >= 1, got 0."),
+    (["--hidden", "0"], "--hidden must be a comma-separated list of 1 or more item*, each an "
+     "integer >= 1, got '0'."),
+    (["--hidden", "a,b"], "--hidden must be a comma-separated list of 1 or more item*, each "
+     "an integer >= 1, got 'a,b'."),
+    (["--epochs", "-1"], "--epochs must be an integer >= 0 (or unset), got -1."),
+    (["--lrs", "-0.1,0.1"], "--lrs must be a comma-separated list of 1 or more item*, each a "
+     "finite number >= 0 (or unset), got '-0.1,0.1'."),
+    (["--lrs", "0.1"], "--lrs must hold 2 rates (one per weight layer), got 1."),
+    (["--validation", "1"], "--validation must be a finite number in [0, 1), got 1.0."),
+])
+def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, message):
+    result = _invoke(["train", "ep", "--out", str(tmp_path / "run"), *SMALL, *args])
+    line = _one_error_line(result)
+    # "item*" stands for "item" or "items".
+    assert re.fullmatch(re.escape("error: " + message).replace("item\\*", "items?"), line), line
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--data", "cifar"], ("--data", "'cifar'", "digits", "fashion-mnist", "mnist")),
+    (["--backend", "gpu"], ("--backend", "'gpu'", "lava", "numpy")),
+])
+def test_a_value_outside_an_options_choices_is_one_sentence(tmp_path, args, words):
+    result = _invoke(["train", "ep", "--out", str(tmp_path / "run"), *SMALL, *args])
+    line = _one_error_line(result)
+    assert all(word in line for word in words), line
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_refuses_a_folder_that_is_not_a_run_and_options_that_cannot_change():
+    line = _one_error_line(_invoke(["train", "ep", "--resume", "/nonexistent/run",
+                                    "--no-progress"]))
+    assert line == ("error: run '/nonexistent/run' is not a run folder (it has no run.json); "
+                    "pass a folder written by `dynaxx train`.")
+    line = _one_error_line(_invoke(["train", "ep", "--resume", "/nonexistent/run", *SMALL]))
+    assert line == ("error: --backend, --hidden, --t-free, --t-nudge cannot change when "
+                    "resuming a run; only --epochs can.")
 
 
 def test_eval_and_plot_refuse_a_folder_that_is_not_a_run(tmp_path):

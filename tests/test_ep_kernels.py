@@ -1,16 +1,24 @@
 """EP kernels against closed forms, independent re-implementations and the EP theorem."""
 
+import re
+
 import numpy as np
 import pytest
 
 from dynaxx_neuro.kernels import ep
-from dynaxx_neuro.networks.ep_common import EPConfig, EPParameters
 from dynaxx_neuro.networks.ep_numpy import settle_period
+from dynaxx_neuro.rules.ep import EPConfig, EPParameters
+
+
+def _config(sizes, **kwargs) -> EPConfig:
+    """The EP network of ``sizes`` = (n_inputs, hidden..., n_classes)."""
+    return EPConfig(hidden=tuple(sizes[1:-1]), n_inputs=sizes[0], n_classes=sizes[-1],
+                    **kwargs)
 
 
 def _network(sizes, seed, scale=1.0):
     rng = np.random.default_rng(seed)
-    params = EPParameters.initial(sizes, rng)
+    params = EPParameters.initial(_config(sizes), rng)
     params.weights = [scale * w for w in params.weights]
     params.biases = [rng.normal(0, 0.2, size=b.shape) for b in params.biases]
     x = rng.uniform(0, 1, size=(5, sizes[0]))
@@ -45,8 +53,8 @@ def test_total_energy_never_increases_with_a_stable_step(symmetric):
     params, x, target = _network(sizes, seed=1, scale=3.0)
     beta = 0.8
     eps = min(1.0, 1.0 / _lipschitz(params, sizes, beta))
-    config = EPConfig(sizes, ep.EPSchedule(30, 10, symmetric), ep.EPDynamics(beta, eps),
-                      ep.EPLearning(lrs=(0.1,) * 3))
+    config = _config(sizes, schedule=ep.EPSchedule(30, 10, symmetric),
+                     dynamics=ep.EPDynamics(beta, eps), learning=ep.EPLearning(lrs=(0.1,) * 3))
     trace = settle_period(params, x, target, beta, config, record=True)
     schedule = config.schedule
     free = trace.total[: schedule.free_end + 1]
@@ -103,17 +111,20 @@ def test_symmetric_ep_update_approximates_the_loss_gradient():
     params, x, target = _network(sizes, seed=10, scale=0.5)
     params.biases = [b + 0.4 for b in params.biases]  # outputs inside (0, 1): seed chosen so
     x, target = x[:1], target[:1]
-    config = EPConfig(sizes, ep.EPSchedule(400, 400, True), ep.EPDynamics(1e-3, 0.5),
-                      ep.EPLearning(lrs=(1.0, 1.0)))
-    trace = settle_period(params, x, target, 1e-3, config)
-    assert np.all((trace.free[-1] > 0) & (trace.free[-1] < 1))
-    ep_dw = ep.contrastive_dw(trace.nudged_neg[1], trace.nudged_neg[0], trace.nudged[1],
-                              trace.nudged[0], ep.contrast_scale(1e-3, True))
+    config = _config(sizes, schedule=ep.EPSchedule(400, 400, True),
+                     dynamics=ep.EPDynamics(1e-3, 0.5), learning=ep.EPLearning(lrs=(1.0, 1.0)))
+    schedule = config.schedule
+    rates = settle_period(params, x, target, 1e-3, config).phases.rates
+    free, nudged, nudged_neg = (rates[k] for k in (schedule.free_end, schedule.nudged_end,
+                                                   schedule.period - 1))
+    assert np.all((free[-1] > 0) & (free[-1] < 1))
+    ep_dw = ep.contrastive_dw(nudged_neg[1], nudged_neg[0], nudged[1], nudged[0],
+                              ep.contrast_scale(1e-3, True))
 
     def loss(weights):
         changed = EPParameters(weights, params.biases, params.weight_velocities,
                                params.bias_velocities)
-        out = settle_period(changed, x, target, 1e-3, config).free[-1]
+        out = settle_period(changed, x, target, 1e-3, config).phases.rates[schedule.free_end][-1]
         return ep.cost(out, target)[0]
 
     h = 1e-5
@@ -152,18 +163,42 @@ def test_momentum_and_schedules():
     assert set(np.unique(signs)) == {-0.5, 0.5}
 
 
-@pytest.mark.parametrize("make, field", [
-    (lambda: ep.EPDynamics(beta=0.0), "beta"),
-    (lambda: ep.EPDynamics(beta=-1.0), "beta"),
-    (lambda: ep.EPDynamics(eps=0.0), "eps"),
-    (lambda: ep.EPDynamics(eps=1.5), "eps"),
-    (lambda: ep.EPSchedule(t_free=0), "t_free"),
-    (lambda: ep.EPLearning(lrs=(-0.1,)), "learning rates"),
-    (lambda: ep.EPLearning(momentum=1.0), "momentum"),
-    (lambda: ep.EPLearning(lr_decay=0.0), "lr_decay"),
-    (lambda: EPConfig((4, 0, 2), learning=ep.EPLearning(lrs=(0.1, 0.1))), "layer size"),
-    (lambda: EPConfig((4, 3, 2), learning=ep.EPLearning(lrs=(0.1,))), "lrs"),
+def test_defaults_are_the_command_line_defaults():
+    config = EPConfig(hidden=(5, 5))
+    assert config.schedule == ep.EPSchedule(t_free=12, t_nudge=4, symmetric=True)
+    assert config.dynamics == ep.EPDynamics(beta=0.5, eps=1.0)
+    assert config.learning.lr_decay == 0.9 and config.learning.lrs is None
+    assert config.lrs == (0.2, 0.1, 0.05)  # 0.2 halved per weight layer
+    assert EPConfig(hidden=(5,), learning=ep.EPLearning(lrs=(0.3, 0.4))).lrs == (0.3, 0.4)
+    assert _config((4, 3, 2)).sizes == (4, 3, 2) and _config((4, 3, 2)).n_weight_layers == 2
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: ep.EPDynamics(beta=0.0), "--beta must be a finite number > 0, got 0.0."),
+    (lambda: ep.EPDynamics(beta=-1.0), "--beta must be a finite number > 0, got -1.0."),
+    (lambda: ep.EPDynamics(eps=0.0), "--eps must be a finite number in (0, 1], got 0.0."),
+    (lambda: ep.EPDynamics(eps=1.5), "--eps must be a finite number in (0, 1], got 1.5."),
+    (lambda: ep.EPSchedule(t_free=0), "--t-free must be an integer >= 1, got 0."),
+    (lambda: ep.EPSchedule(t_free=True), "--t-free must be an integer >= 1, got True."),
+    (lambda: ep.EPSchedule(t_nudge=2.0), "--t-nudge must be an integer >= 1, got 2.0."),
+    (lambda: ep.EPLearning(lrs=(-0.1,)), "--lrs must be a comma-separated list of 1 or more "
+     "item*, each a finite number >= 0 (or unset), got '-0.1'."),
+    (lambda: ep.EPLearning(momentum=1.0), "--momentum must be a finite number in [0, 1), "
+     "got 1.0."),
+    (lambda: ep.EPLearning(lr_decay=0.0), "--lr-decay must be a finite number in (0, 1], "
+     "got 0.0."),
+    (lambda: ep.EPLearning(beta_warmup_epochs=-1), "--beta-warmup must be an integer >= 0, "
+     "got -1."),
+    (lambda: EPConfig(hidden=(0,)), "--hidden must be a comma-separated list of 1 or more "
+     "item*, each an integer >= 1, got '0'."),
+    (lambda: EPConfig(hidden=(4, 3), learning=ep.EPLearning(lrs=(0.1,))),
+     "--lrs must hold 3 rates (one per weight layer), got 1."),
+    (lambda: EPConfig(batch_size=0), "--batch-size must be an integer >= 1, got 0."),
+    (lambda: EPConfig(log_batches=-1), "--log-batches must be an integer >= 0, got -1."),
 ])
-def test_bad_parameters_name_the_field(make, field):
-    with pytest.raises(ValueError, match=field):
+def test_bad_parameters_are_one_sentence_naming_the_option(make, message):
+    # One sentence naming the CLI option; "item*" stands for "item" or "items".
+    pattern = re.escape(message).replace("item\\*", "items?")
+    with pytest.raises(ValueError) as error:
         make()
+    assert re.fullmatch(pattern, str(error.value)), str(error.value)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from dynaxx_neuro.kernels import ff
-from dynaxx_neuro.networks.ff_common import FFConfig, period_plan, TRAIN, VAL
+from dynaxx_neuro.cycle import TRAIN, VAL
+from dynaxx_neuro.rules.ff import FFConfig, period_plan
 
 
 def _layer_loss(w, b, x_pos, x_neg, params, masks):
@@ -14,10 +15,10 @@ def _layer_loss(w, b, x_pos, x_neg, params, masks):
     return ff.ff_loss(g[0], g[1], params.theta)
 
 
-@pytest.mark.parametrize("mean, dropout", [(False, 0.0), (True, 0.3)])
-def test_layer_gradient_matches_finite_differences(mean, dropout):
+@pytest.mark.parametrize("measure, dropout", [("sum", 0.0), ("mean", 0.3)])
+def test_layer_gradient_matches_finite_differences(measure, dropout):
     rng = np.random.default_rng(0)
-    params = ff.FFGoodness(theta=1.3, mean=mean, dropout=dropout)
+    params = ff.FFGoodness(theta=1.3, measure=measure, dropout=dropout)
     w, b = rng.normal(0, 1.5, (6, 5)), rng.normal(0.2, 0.3, 6)
     x_pos, x_neg = rng.random((4, 5)), rng.random((4, 5))
     masks = [ff.dropout_mask((4, 6), dropout, rng) for _ in range(2)]
@@ -41,7 +42,7 @@ def test_layer_gradient_matches_finite_differences(mean, dropout):
 
 def test_goodness_p_positive_and_loss_closed_forms():
     h = np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0]])
-    sum_params, mean_params = ff.FFGoodness(theta=4.0), ff.FFGoodness(theta=4.0, mean=True)
+    sum_params, mean_params = ff.FFGoodness(theta=4.0), ff.FFGoodness(theta=4.0, measure="mean")
     np.testing.assert_allclose(ff.goodness(h, sum_params), [5.0, 9.0])
     np.testing.assert_allclose(ff.goodness(h, mean_params), [5.0 / 3, 3.0])
     np.testing.assert_allclose(ff.p_positive(np.array([4.0, 5.0]), 4.0),
@@ -141,30 +142,42 @@ def test_schedules_scale_the_rates_of_the_right_layers():
 
 
 def test_period_plans_wait_for_mined_label_goodness():
-    hard = FFConfig(64, (5, 6, 7), 10, lrs=(0.1,) * 3)
+    hard = FFConfig(64, 10, (8, 8), (5, 6, 7), lrs=(0.1,) * 3)
     plan = period_plan(hard, TRAIN)
     assert plan.passes[0] == "neutral" and plan.passes[-2:] == ("positive", "negative")
     # Label 9 is pass 10; the top layer (2) computes it at 12 and the readout has it at 13.
     assert plan.source_steps[-1] == 13 and plan.period == 13 + 3 + 1
     assert period_plan(hard, VAL).passes == ("neutral", *range(10))
-    easy = FFConfig(64, (5,), 10, negatives=ff.FFNegatives(("noise",)))
+    easy = FFConfig(64, 10, (8, 8), (5,), negatives=ff.FFNegatives(("noise",)))
     assert period_plan(easy, TRAIN).passes == ("neutral", "positive", "negative")
     assert period_plan(easy, TRAIN).period == 3 + 1
 
 
 @pytest.mark.parametrize("make, words", [
-    (lambda: ff.FFGoodness(theta=0.0), "theta must be"),
-    (lambda: ff.FFGoodness(theta=-1.0), "theta must be"),
-    (lambda: ff.FFNegatives(ratio=1.5), "negative ratio must be in [0, 1]"),
-    (lambda: ff.FFNegatives(ratio=-0.1), "negative ratio must be in [0, 1]"),
-    (lambda: ff.FFNegatives(("shuffle",)), "unknown negative strategy 'shuffle'"),
-    (lambda: ff.FFSchedule("greedy"), "unknown schedule 'greedy'"),
-    (lambda: ff.FFOptimizer("rmsprop"), "unknown optimizer 'rmsprop'"),
-    (lambda: FFConfig(8, (4,), 10, label_mode="replace"),
-     "label embedding of 10 entries is wider than the 8-feature input"),
-    (lambda: FFConfig(64, (4, 4), 10, lrs=(0.1,)), "lrs must hold 2 rates"),
+    (lambda: ff.FFGoodness(theta=0.0), "--theta must be a finite number > 0, got 0.0."),
+    (lambda: ff.FFGoodness(theta=-1.0), "--theta must be a finite number > 0, got -1.0."),
+    (lambda: ff.FFGoodness(measure="max"), "--goodness must be one of sum, mean, got 'max'."),
+    (lambda: ff.FFGoodness(dropout=1.0), "--dropout must be a finite number in [0, 1)"),
+    (lambda: ff.FFNegatives(ratio=1.5), "--negative-ratio must be a finite number in [0, 1]"),
+    (lambda: ff.FFNegatives(ratio=-0.1), "--negative-ratio must be a finite number in [0, 1]"),
+    (lambda: ff.FFNegatives(("shuffle",)), "--negatives must be a comma-separated list of 1 "
+     "to 2"),
+    (lambda: ff.FFNegatives(("shuffle",)), "each one of wrong-label, noise, permutation, "
+     "hybrid, hard, got 'shuffle'."),
+    (lambda: ff.FFNegatives(("noise", "hard", "hybrid")), "got 'noise,hard,hybrid'."),
+    (lambda: ff.FFNegatives(mask_blurs=True), "--mask-blurs must be an integer >= 0"),
+    (lambda: ff.FFSchedule("greedy"), "--schedule must be one of joint, sequential, hybrid"),
+    (lambda: ff.FFSchedule(epochs_per_layer=1.5), "--epochs-per-layer must be an integer >= 1"),
+    (lambda: ff.FFOptimizer("rmsprop"), "--optimizer must be one of adam, sgd, got 'rmsprop'."),
+    (lambda: FFConfig(8, 10, (2, 4), (4,), label_mode="replace"),
+     "--label-mode replace needs at least 10 inputs, the data has 8"),
+    (lambda: FFConfig(hidden=(4, 4), lrs=(0.1,)), "--lrs must hold 2 rates (one per layer)"),
+    (lambda: FFConfig(hidden=(4, 2.5)), "--hidden must be a comma-separated list"),
+    (lambda: FFConfig(batch_size=2.5), "--batch-size must be an integer >= 1, got 2.5."),
+    (lambda: FFConfig(predict="vote"), "--predict must be one of softmax, goodness"),
+    (lambda: FFConfig(label_mode="prepend"), "--label-mode must be one of append, replace"),
 ])
-def test_bad_parameters_are_one_sentence_naming_the_argument(make, words):
+def test_bad_parameters_are_one_sentence_naming_the_option(make, words):
     with pytest.raises(ValueError) as error:
         make()
     assert words in str(error.value) and str(error.value).count(". ") == 0

@@ -11,17 +11,24 @@ from click.testing import CliRunner
 
 from dynaxx_neuro import train
 from dynaxx_neuro.cli import main
+from dynaxx_neuro.cycle import Launch
 from dynaxx_neuro.datasets import prepare_splits
 from dynaxx_neuro.kernels import ff
-from dynaxx_neuro.networks.ff_common import FFConfig, FFParameters
 from dynaxx_neuro.networks.ff_numpy import FFNumpyRunner
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train_ff import train_ff
+from dynaxx_neuro.registry import bind_data
+from dynaxx_neuro.rules.ff import FFConfig, FFParameters
+from dynaxx_neuro.train import RunSettings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-SMALL = dict(dataset="digits", hidden=(24, 16), backend="numpy", batch_size=100,
-             show_progress=False)
+SMALL = dict(hidden=(24, 16), batch_size=100)
 SMALL_CLI = ["--backend", "numpy", "--epochs", "1", "--hidden", "24,16", "--no-progress"]
+
+
+def _train(tmp_path, name: str, epochs: int, **config):
+    return train.train(FFConfig(**{**SMALL, **config}),
+                       RunSettings(dataset="digits", backend="numpy", epochs=epochs),
+                       tmp_path / name, show_progress=False)
 
 
 def _invoke(args):
@@ -29,10 +36,13 @@ def _invoke(args):
 
 
 def test_a_run_folder_holds_metrics_monitors_predictions_and_checkpoints(tmp_path):
-    run = train_ff(epochs=2, out=tmp_path / "run", negatives=("wrong-label",), **SMALL)
+    run = _train(tmp_path, "run", 2, negatives=ff.FFNegatives(("wrong-label",)))
     info = run.info()
     assert info["rule"] == "ff" and info["config"]["hidden"] == [24, 16]
-    assert 0.3 < info["final_metrics"]["test_accuracy"] <= 1.0  # chance is 0.1
+    final = info["final_metrics"]
+    assert 0.3 < final["test_accuracy"] <= 1.0  # chance is 0.1
+    # The reported prediction is the softmax readout's (digits); both are in the metrics.
+    assert final["test_accuracy"] == final["test_accuracy_softmax"]
     layers = run.read_table("ff_layers")
     assert list(layers["epoch"]) == [0, 0, 1, 1] and list(layers["layer"]) == [0, 1, 0, 1]
     for name in ("g_pos", "g_neg", "p_pos", "p_neg", "g_ratio", "update_norm", "act_var",
@@ -50,12 +60,36 @@ def test_a_run_folder_holds_metrics_monitors_predictions_and_checkpoints(tmp_pat
     test_softmax = predictions["accuracy"][(predictions["split"] == "test")
                                            & (predictions["method"] == "softmax")]
     np.testing.assert_allclose(metrics["accuracy"][metrics["split"] == "test"], test_softmax)
+    for split in ("val", "test"):
+        for method in ("softmax", "goodness"):
+            last = ((predictions["epoch"] == 1) & (predictions["split"] == split)
+                    & (predictions["method"] == method))
+            assert final[f"{split}_accuracy_{method}"] == predictions["accuracy"][last][0]
+    # The goodness table: every sample of the last training batch, per layer, epoch, kind.
+    goodness = run.read_table("goodness")
+    for epoch in (0, 1):
+        for layer in (0, 1):
+            for kind in ("positive", "negative"):
+                rows = ((goodness["epoch"] == epoch) & (goodness["layer"] == layer)
+                        & (goodness["kind"] == kind))
+                assert rows.sum() == 100
+    assert np.all(goodness["goodness"] >= 0)
+    # After two epochs the positives of the top layer have more goodness than the negatives.
+    top = (goodness["epoch"] == 1) & (goodness["layer"] == 1)
+    assert (goodness["goodness"][top & (goodness["kind"] == "positive")].mean()
+            > goodness["goodness"][top & (goodness["kind"] == "negative")].mean())
     assert run.last_checkpoint()[0] == 1
 
 
+def test_the_goodness_prediction_is_reported_when_asked(tmp_path):
+    final = _train(tmp_path, "run", 1, predict="goodness").info()["final_metrics"]
+    assert final["test_accuracy"] == final["test_accuracy_goodness"]
+    assert "test_accuracy_softmax" in final
+
+
 def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
-    whole = train_ff(epochs=2, out=tmp_path / "whole", **SMALL)
-    part = train_ff(epochs=1, out=tmp_path / "part", **SMALL)
+    whole = _train(tmp_path, "whole", 2)
+    part = _train(tmp_path, "part", 1)
     train.resume(part.path, epochs=2, show_progress=False)
     epoch_whole, arrays_whole = whole.last_checkpoint()
     epoch_part, arrays_part = RunDir.open(part.path).last_checkpoint()
@@ -66,10 +100,12 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
 
 def test_the_sequential_schedule_trains_one_layer_at_a_time():
     data = prepare_splits("digits", None, 0.1, 0)
-    config = FFConfig(n_features=64, hidden=(12, 8), n_classes=10, lrs=(0.01, 0.01),
-                      schedule=ff.FFSchedule("sequential", epochs_per_layer=1),
-                      negatives=ff.FFNegatives(("wrong-label",)), batch_size=100)
-    runner = FFNumpyRunner(config, data, FFParameters.initial(config, np.random.default_rng(0)))
+    config = bind_data(FFConfig(hidden=(12, 8), lrs=(0.01, 0.01),
+                                schedule=ff.FFSchedule("sequential", epochs_per_layer=1),
+                                negatives=ff.FFNegatives(("wrong-label",)), batch_size=100),
+                       data)
+    runner = FFNumpyRunner(config, data, FFParameters.initial(config, np.random.default_rng(0)),
+                           Launch(0))
     before = runner.parameters().to_arrays()
     runner.run_epoch(0)
     after_first = runner.parameters().to_arrays()
@@ -83,8 +119,7 @@ def test_the_sequential_schedule_trains_one_layer_at_a_time():
 
 @pytest.mark.parametrize("negatives", ["noise", "permutation", "hybrid", "hybrid,wrong-label"])
 def test_every_negative_strategy_trains(tmp_path, negatives):
-    run = train_ff(epochs=1, out=tmp_path / "run", negatives=tuple(negatives.split(",")),
-                   **SMALL)
+    run = _train(tmp_path, "run", 1, negatives=ff.FFNegatives(tuple(negatives.split(","))))
     assert run.info()["final_metrics"]["test_accuracy"] > 0.1
 
 
@@ -92,10 +127,14 @@ def test_train_eval_and_resume_from_the_command_line(tmp_path):
     out = tmp_path / "run"
     result = _invoke(["train", "ff", "--out", str(out), *SMALL_CLI, "--schedule", "hybrid",
                       "--epochs-per-layer", "1", "--optimizer", "sgd", "--lrs", "0.05,0.05",
-                      "--predict", "goodness", "--dropout", "0.1"])
+                      "--predict", "goodness", "--dropout", "0.1", "--goodness", "mean",
+                      "--theta", "0.5"])
     assert result.exit_code == 0, result.output
     assert "test_accuracy" in result.output
     assert (out / "plots" / "learning_curves.png").stat().st_size > 0
+    assert (out / "plots" / "goodness.png").stat().st_size > 0
+    config = RunDir.open(out).info()["config"]
+    assert config["goodness"]["measure"] == "mean" and config["optimizer"]["method"] == "sgd"
     result = _invoke(["eval", str(out)])
     assert result.exit_code == 0 and '"test_accuracy_softmax"' in result.output
     result = _invoke(["train", "ff", "--resume", str(out), "--epochs", "2", "--no-plots",
@@ -104,34 +143,52 @@ def test_train_eval_and_resume_from_the_command_line(tmp_path):
     assert '"epoch": 1' in result.output
 
 
-def test_collapsed_goodness_is_logged_and_warned_about(tmp_path):
+def test_help_shows_the_fashion_mnist_settings():
+    # One line per option however click wraps the help (it breaks lines after hyphens).
+    text = " ".join(_invoke(["train", "ff", "--help"]).output.split()).replace("- ", "-")
+    # benchmarks/ff_fashion.py: batch 100, 10 epochs, the goodness prediction is the better.
+    assert "[fashion-mnist: goodness]" in text and "[fashion-mnist: 100]" in text
+    assert "[fashion-mnist: 10]" in text
+    assert "--backend [lava|numpy]" in text
+
+
+def test_collapsed_goodness_is_logged(tmp_path):
     out = tmp_path / "run"
     # Frozen layers (rate 0) never tell a wrong label from the right one.
     result = _invoke(["train", "ff", "--out", str(out), *SMALL_CLI, "--lrs", "0,0",
                       "--negatives", "wrong-label", "--no-plots"])
     assert result.exit_code == 0, result.output
-    assert "warning: epoch 1, layer 0: positive and negative goodness collapse" in result.output
-    assert RunDir.open(out).read_table("ff_warnings")["layer"].tolist() == [0, 1]
+    warnings = RunDir.open(out).read_table("ff_warnings")
+    assert warnings["layer"].tolist() == [0, 1]
+    assert str(warnings["message"][0]).startswith(
+        "epoch 1, layer 0: positive and negative goodness collapse")
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--theta", "0"], "theta must be a finite number > 0"),
-    (["--negative-ratio", "1.5"], "negative ratio must be in [0, 1]"),
-    (["--negatives", "shuffle"], "unknown negative strategy 'shuffle'"),
-    (["--negatives", "noise,hard,hybrid"], "negatives must name one or two strategies"),
-    (["--schedule", "greedy"], "unknown schedule 'greedy'"),
-    (["--label-mode", "prepend"], "unknown label_mode 'prepend'"),
-    (["--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'"),
-    (["--predict", "vote"], "unknown prediction 'vote'"),
-    (["--dropout", "1"], "dropout must be in [0, 1)"),
-    (["--lrs", "0.1"], "lrs must hold 2 rates"),
-    (["--backend", "lava-fixed"], "backend must be one of lava, numpy"),
+    (["--theta", "0"], "--theta must be a finite number > 0, got 0.0."),
+    (["--negative-ratio", "1.5"], "--negative-ratio must be a finite number in [0, 1]"),
+    (["--negatives", "shuffle"], "--negatives must be a comma-separated list of 1 to 2"),
+    (["--negatives", "noise,hard,hybrid"], "got 'noise,hard,hybrid'."),
+    (["--dropout", "1"], "--dropout must be a finite number in [0, 1)"),
+    (["--lrs", "0.1"], "--lrs must hold 2 rates (one per layer), got 1."),
+    (["--hidden", "24,x"], "--hidden must be a comma-separated list"),
+    (["--label-scale", "-1"], "--label-scale must be a finite number > 0, got -1.0."),
 ])
 def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, words):
     result = _invoke(["train", "ff", "--out", str(tmp_path / "run"), *SMALL_CLI, *args])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args", [["--schedule", "greedy"], ["--optimizer", "rmsprop"],
+                                  ["--predict", "vote"], ["--goodness", "max"],
+                                  ["--backend", "lava-fixed"]])
+def test_a_choice_outside_the_rule_is_refused(tmp_path, args):
+    result = _invoke(["train", "ff", "--out", str(tmp_path / "run"), *SMALL_CLI, *args])
+    assert result.exit_code == 2 and f"Invalid value for '{args[0]}'" in result.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_example_ff_digits_runs(tmp_path, monkeypatch, capsys):
@@ -152,6 +209,7 @@ def test_train_on_the_lava_backend_from_the_command_line(tmp_path):
     assert result.exit_code == 0, result.output
     run = RunDir.open(out)
     assert run.info()["backend"] == "lava" and run.info()["tag"] == "floating_pt"
+    assert set(run.read_table("goodness")["kind"]) == {"positive", "negative"}
     # The Lava-trained checkpoint evaluates to the same accuracy on the numpy back end.
     lava_eval = _invoke(["eval", str(out)]).output
     numpy_eval = _invoke(["eval", str(out), "--backend", "numpy"]).output

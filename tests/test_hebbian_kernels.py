@@ -17,10 +17,10 @@ def _run(params, w, x, lr, batch_size, epochs, rng, theta=None):
         order = rng.permutation(len(x))
         for start in range(0, len(x) - batch_size + 1, batch_size):
             xb = x[order[start:start + batch_size]]
-            drive = hb.layer_drive(params, w, xb)
-            activity = hb.layer_activity(params, drive)
-            w = hb.updated_weights(params, w, xb, drive, activity, theta, lr)
-            theta = hb.threshold_update(params, theta, activity)
+            drive = params.drive(w, xb)
+            activity = params.activity(drive)
+            w = params.updated_weights(w, xb, drive, activity, theta, lr)
+            theta = params.threshold(theta, activity)
     return w, theta
 
 
@@ -72,7 +72,7 @@ def test_bcm_units_become_selective_to_one_pattern():
     x = patterns[rng.integers(0, n_patterns, 4000)]
     x = np.clip(x + 0.05 * rng.standard_normal(x.shape), 0.0, None)
     params = hb.BCMParams(lr=0.01, tau_theta=5.0)
-    w0 = hb.initial_weights(params, 8, n_in, rng)
+    w0 = params.initial_weights(8, n_in, rng)
     before = _selectivity(np.maximum(patterns @ w0.T, 0.0))
     w, theta = _run(params, w0, x, 0.01, 10, 20, rng)
     after = _selectivity(np.maximum(patterns @ w.T, 0.0))
@@ -107,12 +107,12 @@ def test_khu_update_matches_a_scalar_reimplementation(p, k, delta):
     rng = np.random.default_rng(4)
     w, x = rng.standard_normal((7, 5)), rng.uniform(0, 1, (6, 5))
     params = hb.KHUParams(lr=0.1, p=p, k=k, delta=delta)
-    currents = hb.layer_drive(params, w, x)
-    g = hb.layer_activity(params, currents)
+    currents = params.drive(w, x)
+    g = params.activity(currents)
     expected = _khu_scalar(w, x, p, k, delta, params.precision)
     np.testing.assert_allclose(hb.khu_dw(w, x, currents, g, params.precision), expected,
                                rtol=1e-12, atol=1e-12)
-    new = hb.updated_weights(params, w, x, currents, g, np.zeros(7), 0.1)
+    new = params.updated_weights(w, x, currents, g, np.zeros(7), 0.1)
     np.testing.assert_allclose(new, w + 0.1 * expected, rtol=1e-12, atol=1e-12)
     assert np.sum(g == 1.0) == 6 and np.sum(g == -delta) == 6
 
@@ -121,10 +121,10 @@ def test_khu_winning_units_converge_to_unit_p_norm():
     rng = np.random.default_rng(5)
     x = rng.uniform(0, 1, (2000, 12)) * (rng.uniform(0, 1, 12) > 0.3)
     params = hb.KHUParams(lr=0.05, p=3.0, k=2, delta=0.2)
-    w0 = hb.initial_weights(params, 6, 12, rng)
+    w0 = params.initial_weights(6, 12, rng)
     w, _ = _run(params, w0, x, 0.05, 20, 30, rng)
     norms = np.sum(np.abs(w) ** 3, axis=1) ** (1 / 3)
-    winners = np.unique(hb.layer_activity(params, hb.layer_drive(params, w, x)).argmax(axis=1))
+    winners = np.unique(params.activity(params.drive(w, x)).argmax(axis=1))
     np.testing.assert_allclose(norms[winners], 1.0, atol=0.05)
     assert np.all(np.abs(np.sum(np.abs(w0) ** 3, axis=1) ** (1 / 3) - 1.0) > 0.2)
 
@@ -134,10 +134,10 @@ def test_kernels_do_not_change_their_inputs():
     for params in (hb.OjaParams(), hb.BCMParams(), hb.KHUParams(k=3)):
         w, x, theta = rng.standard_normal((5, 4)), rng.uniform(0, 1, (3, 4)), np.ones(5)
         copies = (w.copy(), x.copy(), theta.copy())
-        drive = hb.layer_drive(params, w, x)
-        activity = hb.layer_activity(params, drive)
-        hb.updated_weights(params, w, x, drive, activity, theta, 0.1)
-        hb.threshold_update(params, theta, activity)
+        drive = params.drive(w, x)
+        activity = params.activity(drive)
+        params.updated_weights(w, x, drive, activity, theta, 0.1)
+        params.threshold(theta, activity)
         for array, copy in zip((w, x, theta), copies):
             np.testing.assert_array_equal(array, copy)
 
@@ -145,11 +145,11 @@ def test_kernels_do_not_change_their_inputs():
 @pytest.mark.parametrize("rule, values, words", [
     ("oja", {"lr": 0.0}, "lr must be a finite number > 0"),
     ("bcm", {"lr": float("nan")}, "lr must be"),
-    ("bcm", {"tau_theta": 0.5}, "tau_theta must be"),
+    ("bcm", {"tau_theta": 0.5}, "--tau-theta must be a finite number >= 1"),
     ("khu", {"p": 1.0}, "p must be a finite number >= 2"),
     ("khu", {"k": 1}, "k must be an integer >= 2"),
     ("khu", {"k": 2.5}, "k must be an integer"),
-    ("khu", {"delta": -0.1}, "delta must be a number in [0, 1]"),
+    ("khu", {"delta": -0.1}, "--delta must be a finite number in [0, 1]"),
     ("khu", {"delta": 1.5}, "delta must be"),
     ("khu", {"precision": 0.0}, "precision must be"),
     ("hebb", {}, "rule must be one of oja, bcm, khu"),
@@ -178,3 +178,18 @@ def test_lateral_inhibition_keeps_only_units_well_above_the_layer_mean():
     np.testing.assert_allclose(hb.relu_features(w, x, 1.0, 0.0), [[0.0, 0.0, 0.0, 3.0]])
     np.testing.assert_allclose(hb.relu_features(w, x, 2.0, 0.5),
                                [[0.0, 0.0, 0.0, (3.0 - 0.5 * math.sqrt(3.5)) ** 2]])
+
+
+@pytest.mark.parametrize("params", [hb.OjaParams(), hb.BCMParams(), hb.KHUParams(k=3)],
+                         ids=["oja", "bcm", "khu"])
+def test_each_rule_applies_its_own_dw(params):
+    rng = np.random.default_rng(5)
+    w, x, theta = rng.standard_normal((6, 9)), rng.random((4, 9)), rng.random(6)
+    drive = params.drive(w, x)
+    activity = params.activity(drive)
+    np.testing.assert_allclose(params.updated_weights(w, x, drive, activity, theta, 0.3),
+                               w + 0.3 * params.dw(w, x, activity, theta), atol=1e-12)
+    # Oja's features are its linear activity; the other rules' the rectified drive W x.
+    expected = x @ w.T if params.name == "oja" else np.maximum(x @ w.T, 0.0)
+    np.testing.assert_allclose(params.features(w, x, 1.0), expected)
+    assert params.norm_order == (3.0 if params.name == "khu" else 2.0)

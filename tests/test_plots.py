@@ -29,7 +29,8 @@ from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels.ep import PHASE_NAMES, EPSchedule
 from dynaxx_neuro.networks.ep_numpy import settle_period
 from dynaxx_neuro.records import RunDir
-from dynaxx_neuro.train_ep import train_ep
+from dynaxx_neuro.rules.ep import EPConfig
+from dynaxx_neuro.train import RunSettings, train
 
 SCHEDULE = EPSchedule(t_free=6, t_nudge=3, symmetric=True)
 N_BATCHES, BATCH = 2, 5
@@ -130,8 +131,9 @@ def make_full_run(path, epochs=2, rule="ff"):
 
 def train_tiny_ep(path):
     """A real one-epoch EP run on digits (64-8-10, short settling), about a second."""
-    return train_ep(dataset="digits", hidden=(8,), backend="numpy", epochs=1, out=path,
-                    t_free=5, t_nudge=2, show_progress=False)
+    return train(EPConfig(hidden=(8,), schedule=EPSchedule(t_free=5, t_nudge=2)),
+                 RunSettings(dataset="digits", backend="numpy", epochs=1), out=path,
+                 show_progress=False)
 
 
 def labelled(ax):
@@ -572,10 +574,13 @@ def test_ep_network_landscape_and_probes(tmp_path):
     target = network.data.targets(y)
     free, nudged = network.settling_trajectories(x, target)
     assert free.shape == (6, 4, 18) and nudged.shape == (3, 4, 18)
-    trace = settle_period(params, x, target, config.dynamics.beta, config)
-    np.testing.assert_allclose(free[-1], np.concatenate(trace.free, axis=1), atol=1e-12)
-    np.testing.assert_allclose(nudged[-1], np.concatenate(trace.nudged, axis=1), atol=1e-12)
-    np.testing.assert_allclose(network.free_layer_rates(x)[1], trace.free[1])
+    rates = settle_period(params, x, target, config.dynamics.beta, config).phases.rates
+    trace_free, trace_nudged = rates[config.schedule.free_end], rates[config.schedule.nudged_end]
+    np.testing.assert_allclose(free[-1], np.concatenate(trace_free, axis=1), atol=1e-12)
+    np.testing.assert_allclose(nudged[-1], np.concatenate(trace_nudged, axis=1), atol=1e-12)
+    assert len(network.free_layer_rates(x)) == 2
+    for got, expected in zip(network.free_layer_rates(x), trace_free):
+        np.testing.assert_allclose(got, expected)
 
     landscape = energy_landscape(network, sample=2, resolution=9)
     assert landscape.free_energy.shape == landscape.nudged_energy.shape == (9, 9)

@@ -24,7 +24,7 @@ A linear softmax readout on the concatenated normalised activities is trained wi
 cross-entropy (the gradient stops at its input). Every tensor takes SGD with momentum or
 Adam steps (``optimizer_step``) scaled by the training schedule (``FFSchedule.lr_scale``).
 
-Negative data (``negative_batch`` in ``networks.ff_common`` mixes them): wrong labels,
+Negative data (``negative_batch`` in ``rules.ff`` mixes them): wrong labels,
 Gaussian noise, pixel permutations, hybrid images with smooth random masks, and hard
 negatives (the wrong label of most goodness under the current network).
 """
@@ -36,35 +36,38 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynaxx_neuro.checks import require
+from dynaxx_neuro.params import Fraction, Int, OneOf, Real, TupleOf, option, validate
 
 NEGATIVE_STRATEGIES = ("wrong-label", "noise", "permutation", "hybrid", "hard")
 SCHEDULES = ("joint", "sequential", "hybrid")
 OPTIMIZERS = ("adam", "sgd")
 LABEL_MODES = ("append", "replace")
 PREDICTIONS = ("softmax", "goodness")
-
-
-def _finite_positive(name: str, value: float) -> None:
-    require(isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
-            f"{name} must be a finite number > 0, got {value!r}.")
+GOODNESS_MEASURES = ("sum", "mean")
 
 
 @dataclass(frozen=True)
 class FFGoodness:
-    """Goodness of a layer: threshold ``theta`` > 0, sum (``mean=False``) or mean of
+    """Goodness of a layer: threshold ``theta`` > 0, the sum or the mean (``measure``) of
     squares, inverted dropout ``dropout`` in [0, 1) on the activities entering it, and the
     ``norm_eps`` of the length normalisation."""
 
-    theta: float = 5.0
-    mean: bool = False
-    dropout: float = 0.0
-    norm_eps: float = 1e-8
+    theta: float = option(5.0, "Goodness threshold of p = sigmoid(G - theta).",
+                          Real(0.0, low_open=True))
+    measure: str = option("sum", "Sum or mean of squared activities.",
+                          OneOf(GOODNESS_MEASURES), cli="--goodness")
+    dropout: float = option(0.0, "Dropout rate on the activities entering the goodness.",
+                            Fraction(open_high=True))
+    norm_eps: float = option(1e-8, "eps of the length normalisation x / (||x|| + eps).",
+                             Real(0.0, low_open=True))
 
     def __post_init__(self):
-        _finite_positive("theta", self.theta)
-        require(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout!r}.")
-        _finite_positive("norm_eps", self.norm_eps)
+        validate(self)
+
+    @property
+    def mean(self) -> bool:
+        """Whether G is the mean (not the sum) of the squared activities."""
+        return self.measure == "mean"
 
 
 @dataclass(frozen=True)
@@ -74,23 +77,18 @@ class FFNegatives:
     otherwise. ``noise_std`` is the Gaussian noise of ``noise``; ``mask_blurs`` the number of
     [1/4, 1/2, 1/4] blurs that smooth the random masks of ``hybrid``."""
 
-    strategies: tuple[str, ...] = ("wrong-label", "hard")
-    ratio: float = 0.5
-    noise_std: float = 0.5
-    mask_blurs: int = 4
+    strategies: tuple[str, ...] = option(
+        ("wrong-label", "hard"), f"One or two of {', '.join(NEGATIVE_STRATEGIES)}.",
+        TupleOf(OneOf(NEGATIVE_STRATEGIES), 1, 2), cli="--negatives")
+    ratio: float = option(0.5, "Fraction of negatives from the first of two strategies.",
+                          Fraction(), cli="--negative-ratio")
+    noise_std: float = option(0.5, "Standard deviation of the noise negatives.",
+                              Real(0.0, low_open=True))
+    mask_blurs: int = option(4, "Blurs that smooth the random masks of hybrid negatives.",
+                             Int(0))
 
     def __post_init__(self):
-        require(1 <= len(self.strategies) <= 2,
-                f"negatives must name one or two strategies, got {self.strategies!r}.")
-        for name in self.strategies:
-            require(name in NEGATIVE_STRATEGIES,
-                    f"unknown negative strategy {name!r}; choose from "
-                    f"{', '.join(NEGATIVE_STRATEGIES)}.")
-        require(isinstance(self.ratio, (int, float)) and 0 <= self.ratio <= 1,
-                f"negative ratio must be in [0, 1], got {self.ratio!r}.")
-        _finite_positive("noise_std", self.noise_std)
-        require(isinstance(self.mask_blurs, (int, np.integer)) and self.mask_blurs >= 0,
-                f"mask_blurs must be an integer >= 0, got {self.mask_blurs!r}.")
+        validate(self)
 
     @property
     def needs_label_goodness(self) -> bool:
@@ -100,23 +98,19 @@ class FFNegatives:
 
 @dataclass(frozen=True)
 class FFOptimizer:
-    """Per-tensor optimiser: ``kind`` 'adam' or 'sgd' (with ``momentum``), ``weight_decay``
+    """Per-tensor optimiser: ``method`` 'adam' or 'sgd' (with ``momentum``), ``weight_decay``
     added to the gradient as ``weight_decay * W``, Adam's ``beta2`` and ``eps``."""
 
-    kind: str = "adam"
-    momentum: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    weight_decay: float = 0.0
+    method: str = option("adam", "Optimiser of every tensor.", OneOf(OPTIMIZERS),
+                         cli="--optimizer")
+    momentum: float = option(0.9, "SGD momentum, or Adam's beta1.", Fraction(open_high=True))
+    beta2: float = option(0.999, "Adam's beta2.", Fraction(open_high=True), cli="--adam-beta2")
+    eps: float = option(1e-8, "Adam's eps.", Real(0.0, low_open=True), cli="--adam-eps")
+    weight_decay: float = option(0.0, "Weight decay added to the gradient (decay * W).",
+                                 Real(0.0))
 
     def __post_init__(self):
-        require(self.kind in OPTIMIZERS, f"unknown optimizer {self.kind!r}; choose from "
-                                         f"{', '.join(OPTIMIZERS)}.")
-        require(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}.")
-        require(0 <= self.beta2 < 1, f"beta2 must be in [0, 1), got {self.beta2!r}.")
-        _finite_positive("eps", self.eps)
-        require(self.weight_decay >= 0,
-                f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        validate(self)
 
 
 @dataclass(frozen=True)
@@ -129,18 +123,15 @@ class FFSchedule:
     jointly at ``finetune_scale`` times their rate.
     """
 
-    kind: str = "joint"
-    epochs_per_layer: int = 5
-    finetune_scale: float = 0.1
+    kind: str = option("joint", "joint, sequential (greedy layer by layer) or hybrid (then "
+                       "joint).", OneOf(SCHEDULES), cli="--schedule")
+    epochs_per_layer: int = option(5, "Epochs per layer of the sequential part of a schedule.",
+                                   Int(1))
+    finetune_scale: float = option(0.1, "Rate factor of the joint fine-tuning of the hybrid "
+                                   "schedule.", Fraction(open_low=True))
 
     def __post_init__(self):
-        require(self.kind in SCHEDULES, f"unknown schedule {self.kind!r}; choose from "
-                                        f"{', '.join(SCHEDULES)}.")
-        require(isinstance(self.epochs_per_layer, (int, np.integer))
-                and self.epochs_per_layer >= 1,
-                f"epochs_per_layer must be an integer >= 1, got {self.epochs_per_layer!r}.")
-        require(0 < self.finetune_scale <= 1,
-                f"finetune_scale must be in (0, 1], got {self.finetune_scale!r}.")
+        validate(self)
 
     def lr_scale(self, epoch: int, layer: int, n_layers: int) -> float:
         """Learning-rate factor of ``layer`` (0-based) of ``n_layers`` in ``epoch``."""
@@ -256,7 +247,7 @@ def optimizer_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.nda
     with g = grad + weight_decay P. Returns (new P, new m, new v).
     """
     g = grad + opt.weight_decay * param
-    if opt.kind == "sgd":
+    if opt.method == "sgd":
         m = opt.momentum * m + g
         return param - lr * m, m, v
     m = opt.momentum * m + (1.0 - opt.momentum) * g

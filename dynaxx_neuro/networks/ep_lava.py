@@ -92,6 +92,9 @@ class EPLavaRunner:
                              f"got {epoch}.")
         if self.graph is None:
             self._build(self.data)
+        elif self.cycle.n_train != len(self.data.x_train):
+            raise RuntimeError("this runner's graph was built by evaluate() and trains "
+                               "nothing; train on a new runner.")
         accuracy, diverged = run_training_periods(
             self.graph, self.readout, self.cycle.n_train_batches, self.cycle.train_period,
             PROGRESS_PERIODS, "train_cost", progress)
@@ -102,10 +105,14 @@ class EPLavaRunner:
         return self._result(epoch)
 
     def evaluate(self, epoch: int) -> EpochResult:
-        """Validation and test predictions on a graph that trains nothing."""
+        """Validation and test predictions on a graph that trains nothing (a runner that
+        has trained cannot evaluate: its graph's next periods are training periods)."""
         if self.graph is None:
             self._build(dataclasses.replace(self.data, x_train=self.data.x_train[:0],
                                             y_train=self.data.y_train[:0]))
+        elif self.cycle.n_train_batches:
+            raise RuntimeError("this runner's graph has trained and would train again; "
+                               "evaluate its parameters on a new runner.")
         self.graph.run(self.cycle.eval_steps)
         return self._result(epoch)
 

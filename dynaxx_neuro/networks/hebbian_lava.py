@@ -1,5 +1,5 @@
-"""The ``lava`` back end of the Hebbian rules: builds the process graph of one plastic
-layer and runs it on Lava's CPU simulator, one epoch at a time.
+"""The ``lava`` back end of the Hebbian features stage: builds the process graph of one
+plastic layer and runs it on Lava's CPU simulator, one epoch at a time.
 
     HebbianSource --x--> HebbianSynapse <--> HebbianLayer      (see processes/hebbian.py)
 
@@ -9,75 +9,77 @@ counts once per epoch (Var reads are element-wise round trips in Lava 0.10.0).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
-from dynaxx_neuro.networks.activity import EpochActivity
-from dynaxx_neuro.networks.hebbian_common import (PERIOD_STEPS, HebbianConfig, HebbianCycle,
-                                                  HebbianState, epoch_summary, hebbian_activity,
-                                                  norm_order)
+from dynaxx_neuro.cycle import EpochCycle, Launch
+from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.networks.lava_graph import LavaGraph
+from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.rules.hebbian import (PERIOD_STEPS, HebbianConfig, HebbianParameters,
+                                        epoch_tables, features_epochs)
 
 # Training periods run between two progress updates.
 PROGRESS_PERIODS = 50
 
 
-def float_model_map() -> dict:
-    """Process class -> floating_pt ProcessModel of the Hebbian processes."""
-    from dynaxx_neuro.models import hebbian as models
-    return {model.implements_process: model for model in (
-        models.PyHebbianSourceModelFloat, models.PyHebbianSynapseModelFloat,
-        models.PyHebbianLayerModelFloat)}
+class HebbianLavaRunner:
+    """Learns the features of a Hebbian layer as Lava processes (``launch.tag`` models)."""
 
-
-class HebbianLavaLearner:
-    """Learns the features of a Hebbian layer as Lava processes (floating_pt models)."""
-
-    def __init__(self, config: HebbianConfig, x_train: np.ndarray, state: HebbianState,
-                 start_epoch: int):
+    def __init__(self, config: HebbianConfig, data: Splits, params: HebbianParameters,
+                 launch: Launch):
         prepare_lava_import()
         from dynaxx_neuro.processes.hebbian import HebbianLayer, HebbianSource, HebbianSynapse
 
-        self.config, self.state = config, state
-        self.cycle = HebbianCycle(len(x_train), config.batch_size, start_epoch)
-        self.next_epoch = start_epoch
+        self.config, self.state = config, params
+        self.n_epochs = features_epochs(launch)
+        self.cycle = EpochCycle(len(data.x_train), len(data.x_val), len(data.x_test),
+                                config.batch_size, PERIOD_STEPS, start_epoch=launch.first_epoch)
+        self.batch_size, self.batches_per_epoch = config.batch_size, self.cycle.n_train_batches
+        self.next_epoch = launch.first_epoch
         common = dict(config=config, cycle=self.cycle)
-        self.source = HebbianSource(x_train=x_train, **common)
-        self.synapse = HebbianSynapse(weights=state.weights, **common)
-        self.layer = HebbianLayer(theta=state.theta, **common)
+        self.source = HebbianSource(seed=launch.seed, x_train=data.x_train, **common)
+        self.synapse = HebbianSynapse(n_epochs=self.n_epochs, weights=params.weights, **common)
+        self.layer = HebbianLayer(theta=params.theta, **common)
         self.source.x_out.connect(self.synapse.s_in)
         self.synapse.a_out.connect(self.layer.a_in)
         self.layer.s_out.connect(self.synapse.post_in)
         self.layer.theta_out.connect(self.synapse.theta_in)
-        self.graph = LavaGraph([self.source, self.synapse, self.layer], float_model_map())
-        self.activity: EpochActivity | None = None  # of the last epoch
+        self.graph = LavaGraph([self.source, self.synapse, self.layer], launch.tag)
 
-    def run_epoch(self, epoch: int, progress=None) -> dict[str, list] | None:
-        """One epoch on the graph; returns its ``hebbian`` table row, or None when the
-        weights stopped being finite."""
+    def run_epoch(self, epoch: int, progress=None) -> EpochResult:
+        """One epoch on the graph; its ``hebbian``, ``spikes`` and ``ops`` rows, or a
+        divergence when the weights stopped being finite."""
         if epoch != self.next_epoch:
             raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
                              f"got {epoch}.")
+        start = time.perf_counter()
         done = 0
-        while done < self.cycle.periods:
-            chunk = min(PROGRESS_PERIODS, self.cycle.periods - done)
+        while done < self.batches_per_epoch:
+            chunk = min(PROGRESS_PERIODS, self.batches_per_epoch - done)
             self.graph.run(chunk * PERIOD_STEPS)
             done += chunk
             if progress is not None:
                 progress(chunk)
         self.next_epoch += 1
         before = self.state
-        self.state = HebbianState(self.synapse.weights.get(), self.layer.theta.get())
-        if not self.state.is_finite():
-            return None
-        config = self.config
+        after = HebbianParameters(self.synapse.weights.get(), self.layer.theta.get())
+        if not after.is_finite():
+            return EpochResult.divergence(float("nan"))
+        self.state = after
         events = np.array([int(self.source.events.get()[0]), int(self.layer.events.get()[0])])
-        self.activity = hebbian_activity(config, events, self.cycle.periods * config.batch_size)
-        lr = config.epoch_lr(epoch)
-        return epoch_summary(epoch, lr, before, self.state, self.layer.winners.get(),
-                             norm_order(config))
+        return EpochResult.unevaluated(epoch_tables(
+            self.config, epoch, self.config.epoch_lr(epoch, self.n_epochs), before, after,
+            self.layer.winners.get(), events, self.batches_per_epoch * self.batch_size,
+            time.perf_counter() - start))
 
-    def parameters(self) -> HebbianState:
+    def evaluate(self, epoch: int) -> EpochResult:
+        """The features stage learns without labels: nothing to evaluate."""
+        return EpochResult.unevaluated({})
+
+    def parameters(self) -> HebbianParameters:
         """The weights and thresholds read at the end of the last epoch."""
         return self.state
 
