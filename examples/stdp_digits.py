@@ -10,11 +10,10 @@ built from Lava's own ATRLIF, Dense and LearningDense processes, then draw its p
 """
 
 import argparse
-import dataclasses
 
 from dynaxx_neuro.analysis.figures import plot_run
-from dynaxx_neuro.networks.stdp_lava import DEFAULT_PRESENTATION, AdaptiveLIF
-from dynaxx_neuro.train_stdp import train_stdp
+from dynaxx_neuro.rules.stdp import AdaptiveLIF, Presentation, STDPConfig
+from dynaxx_neuro.train import RunSettings, train
 
 
 def main(argv=None):
@@ -24,19 +23,17 @@ def main(argv=None):
     parser.add_argument("--neurons", type=int, default=AdaptiveLIF().n_neurons)
     parser.add_argument("--n-train", type=int, default=0, help="training subset (0: all)")
     parser.add_argument("--n-test", type=int, default=0, help="test subset (0: all)")
-    parser.add_argument("--t-present", type=int, default=DEFAULT_PRESENTATION.t_present)
-    parser.add_argument("--t-present-eval", type=int,
-                        default=DEFAULT_PRESENTATION.t_present_eval,
+    parser.add_argument("--t-present", type=int, default=Presentation().t_present)
+    parser.add_argument("--t-present-eval", type=int, default=Presentation().t_present_eval,
                         help="steps each sample is shown when labelling and evaluating")
     parser.add_argument("--out", default=None, help="run folder (default runs/<time>-...)")
     args = parser.parse_args(argv)
-    run = train_stdp(dataset="digits", backend=args.backend, epochs=args.epochs,
-                     n_train=args.n_train, n_test=args.n_test,
-                     neurons=AdaptiveLIF(n_neurons=args.neurons),
-                     presentation=dataclasses.replace(
-                         DEFAULT_PRESENTATION, t_present=args.t_present,
-                         t_present_eval=args.t_present_eval),
-                     out=args.out)
+    config = STDPConfig(neurons=AdaptiveLIF(n_neurons=args.neurons),
+                        presentation=Presentation(t_present=args.t_present,
+                                                  t_present_eval=args.t_present_eval),
+                        n_train=args.n_train, n_test=args.n_test)
+    run = train(config, RunSettings(dataset="digits", backend=args.backend,
+                                    epochs=args.epochs), out=args.out)
     print("final metrics:", run.info()["final_metrics"])
     timing = run.read_table("timing")
     for phase, per_sample in zip(timing["phase"], timing["s_per_sample"]):

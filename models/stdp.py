@@ -1,5 +1,6 @@
 """Lava ProcessModels of the STDP network's own processes, and the fixed-point ATRLIF model
-it needs.
+it needs. The source and the recorder read their pass's schedule through
+``models.clock.PeriodModel`` (the slot's batch is the sample shown, k the step within it).
 
 ``RateCodedSource`` and ``SpikeRecorder`` exchange only binary spike events and integer
 counts, so one model each serves both the ``floating_pt`` and the ``fixed_pt`` graph (the
@@ -13,7 +14,6 @@ per-neuron homeostatic threshold, so this model aligns each neuron's own ``theta
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
@@ -22,24 +22,16 @@ from lava.proc.atrlif.models import PyATRLIFModelFixed
 from lava.proc.atrlif.process import ATRLIF
 
 from dynaxx_neuro.kernels.stdp import rate_code
+from dynaxx_neuro.models.clock import PeriodModel
 from dynaxx_neuro.processes.stdp import RateCodedSource, SpikeRecorder
-
-
-class _Schedule:
-    """Sample index and step within the sample of a Lava time step (counted from 1)."""
-
-    def __init__(self, t_present: int, t_rest: int):
-        self.t_present, self.period = t_present, t_present + t_rest
-
-    def locate(self, time_step: int) -> tuple[int, int]:
-        return divmod(time_step - 1, self.period)
 
 
 @implements(proc=RateCodedSource, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt", "fixed_pt")
-class PyRateCodedSourceModel(PyLoihiProcessModel):
-    """Draws this step's spikes of the current image with ``kernels.stdp.rate_code``."""
+class PyRateCodedSourceModel(PeriodModel):
+    """Draws this step's spikes of the current image with ``kernels.stdp.rate_code`` in the
+    first ``t_present`` steps of its period."""
 
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     sent: np.ndarray = LavaPyType(np.ndarray, int)
@@ -47,25 +39,25 @@ class PyRateCodedSourceModel(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self.images = proc_params["images"]
+        self.t_present = proc_params["t_present"]
         self.input_rate = proc_params["input_rate"]
-        self.schedule = _Schedule(proc_params["t_present"], proc_params["t_rest"])
         self.rng = np.random.default_rng(proc_params["seed"])
 
     def run_spk(self):
-        sample, step = self.schedule.locate(self.time_step)
+        slot = self.slot
         spikes = np.zeros(self.images.shape[1], dtype=bool)
-        if sample < len(self.images) and step < self.schedule.t_present:
-            spikes = rate_code(self.images[sample], self.input_rate, self.rng)
-            self.sent[sample] += int(spikes.sum())
+        if slot.k < self.t_present:
+            spikes = rate_code(self.images[slot.batch], self.input_rate, self.rng)
+            self.sent[slot.batch] += int(spikes.sum())
         self.s_out.send(spikes.astype(float))
 
 
 @implements(proc=SpikeRecorder, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt", "fixed_pt")
-class PySpikeRecorderModel(PyLoihiProcessModel):
-    """Adds this step's neuron spikes to the current sample's counts and, for the first
-    ``n_logged`` samples, writes both spike vectors into the rasters."""
+class PySpikeRecorderModel(PeriodModel):
+    """Adds this step's neuron spikes to the current sample's counts and, for the cycle's
+    logged samples, writes both spike vectors into the rasters."""
 
     in_spikes: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     out_spikes: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
@@ -73,19 +65,12 @@ class PySpikeRecorderModel(PyLoihiProcessModel):
     in_raster: np.ndarray = LavaPyType(np.ndarray, int)
     out_raster: np.ndarray = LavaPyType(np.ndarray, int)
 
-    def __init__(self, proc_params):
-        super().__init__(proc_params)
-        self.schedule = _Schedule(proc_params["t_present"], proc_params["t_rest"])
-        self.n_samples = proc_params["n_samples"]
-        self.n_logged = proc_params["n_logged"]
-
     def run_spk(self):
         pre = self.in_spikes.recv() != 0
         post = self.out_spikes.recv() != 0
-        sample, _ = self.schedule.locate(self.time_step)
-        if sample < self.n_samples:
-            self.counts[sample] += post
-        if sample < self.n_logged:
+        slot = self.slot
+        self.counts[slot.batch] += post
+        if self.cycle.logged(slot):
             row = self.time_step - 1
             self.in_raster[row] = pre
             self.out_raster[row] = post
@@ -103,3 +88,8 @@ class PyATRLIFModelFixedKeepTheta(PyATRLIFModelFixed):
         self.theta[:] = np.int32(np.asarray(self.theta) * self.theta_unity)
         self.theta_step = np.int32(self.theta_step * self.theta_unity)
         self.isthrscaled = True
+
+
+MODELS = {"floating_pt": (PyRateCodedSourceModel, PySpikeRecorderModel),
+          "fixed_pt": (PyRateCodedSourceModel, PySpikeRecorderModel,
+                       PyATRLIFModelFixedKeepTheta)}

@@ -2,10 +2,12 @@
 
 The network itself uses Lava's own ``ATRLIF``, ``Dense`` and ``LearningDense``; these two
 processes are its input and its instrumentation, the parts a chip leaves to the host or
-an embedded core. Both follow one presentation schedule: sample k occupies the steps
-``k * period + 1 .. (k + 1) * period`` (Lava counts steps from 1), where
-``period = t_present + t_rest``; the source spikes during the first ``t_present`` steps and
-is silent during the rest, which lets membranes and traces decay between samples.
+an embedded core. Both follow the schedule of one presentation pass, ``cycle``
+(``rules.stdp.pass_cycle``, a ``cycle.EpochCycle`` of one-sample periods): sample k
+occupies the steps ``k * period + 1 .. (k + 1) * period`` (Lava counts steps from 1); the
+source spikes during the first ``t_present`` steps of a period and is silent during the
+rest, which lets membranes and traces decay between samples. A pass runs exactly the
+cycle's steps.
 """
 
 import numpy as np
@@ -15,19 +17,18 @@ from lava.magma.core.process.variable import Var
 
 
 class RateCodedSource(AbstractProcess):
-    """Presents ``images`` (n_samples, n_pixels) one after the other as Poisson spike
-    trains, ``input_rate`` spikes per step expected from the whole image, each pixel in
-    proportion to its intensity (``kernels.stdp.rate_code``). After the last image it stays
-    silent.
+    """Presents ``images`` (n_samples, n_pixels) one per period of ``cycle`` as Poisson
+    spike trains, ``input_rate`` spikes per step expected from the whole image, each pixel
+    in proportion to its intensity (``kernels.stdp.rate_code``).
 
     Vars: ``sent`` (n_samples,) counts the input spikes of every sample (for the operation
-    counters). Parameters ``t_present``, ``t_rest``, ``input_rate`` and ``seed`` (of the
+    counters). Parameters ``cycle``, ``t_present``, ``input_rate`` and ``seed`` (of the
     model's ``numpy`` Generator) go to the model as process parameters.
     """
 
-    def __init__(self, *, images: np.ndarray, t_present: int, t_rest: int, input_rate: float,
+    def __init__(self, *, images: np.ndarray, cycle, t_present: int, input_rate: float,
                  seed: int, name: str = "rate_coded_source"):
-        super().__init__(images=images, t_present=t_present, t_rest=t_rest,
+        super().__init__(images=images, cycle=cycle, t_present=t_present,
                          input_rate=input_rate, seed=seed, name=name)
         n_samples, n_pixels = images.shape
         self.s_out = OutPort(shape=(n_pixels,))
@@ -35,21 +36,19 @@ class RateCodedSource(AbstractProcess):
 
 
 class SpikeRecorder(AbstractProcess):
-    """Counts, per sample of the schedule above, the spikes of ``n_neurons`` neurons, and
-    keeps every spike of the first ``n_logged`` samples of both the input and the neurons
-    as rasters (time-major, for the run folder's ``spikes`` table).
+    """Counts, per sample of ``cycle``, the spikes of ``n_neurons`` neurons, and keeps every
+    spike of the cycle's logged samples (``cycle.n_logged``) of both the input and the
+    neurons as rasters (time-major, for the run folder's ``spikes`` table).
 
     Vars: ``counts`` (n_samples, n_neurons); ``in_raster`` (n_logged * period, n_inputs) and
     ``out_raster`` (n_logged * period, n_neurons) as 0/1.
     """
 
-    def __init__(self, *, n_inputs: int, n_neurons: int, n_samples: int, t_present: int,
-                 t_rest: int, n_logged: int, name: str = "spike_recorder"):
-        super().__init__(n_inputs=n_inputs, n_neurons=n_neurons, n_samples=n_samples,
-                         t_present=t_present, t_rest=t_rest, n_logged=n_logged, name=name)
-        steps = max(n_logged * (t_present + t_rest), 1)
+    def __init__(self, *, n_inputs: int, n_neurons: int, cycle, name: str = "spike_recorder"):
+        super().__init__(n_inputs=n_inputs, n_neurons=n_neurons, cycle=cycle, name=name)
+        steps = max(cycle.n_logged * cycle.train_period, 1)
         self.in_spikes = InPort(shape=(n_inputs,))
         self.out_spikes = InPort(shape=(n_neurons,))
-        self.counts = Var(shape=(max(n_samples, 1), n_neurons), init=0)
+        self.counts = Var(shape=(max(cycle.n_train, 1), n_neurons), init=0)
         self.in_raster = Var(shape=(steps, n_inputs), init=0)
         self.out_raster = Var(shape=(steps, n_neurons), init=0)

@@ -20,20 +20,18 @@ def _invoke(args):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--tau-pre", "0"], "tau_pre_steps must be"),
-    (["--tau-post", "-3"], "tau_post_steps must be"),
-    (["--a-plus", "-0.1"], "a_plus must be"),
-    (["--w-max", "0"], "w_max must be"),
-    (["--w-sum", "1000"], "w_sum must be at most"),
-    (["--input-rate", "0"], "input_rate must be"),
-    (["--t-present-eval", "0"], "t_present_eval must be"),
-    (["--input-rate-eval", "-1"], "input_rate_eval must be"),
-    (["--delta-v", "2"], "delta_v must be in (0, 1]"),
-    (["--theta-0", "-1"], "theta_0 must be"),
-    (["--neurons", "1"], "n_neurons must be"),
-    (["--backend", "brian2"], "backend must be one of lava, lava-fixed, numpy"),
-    (["--n-train", "-5"], "n_train must be"),
-    (["--vote", "best"], "vote must be one of mean, proportion"),
+    (["--tau-pre", "0"], "--tau-pre must be"),
+    (["--tau-post", "-3"], "--tau-post must be"),
+    (["--a-plus", "-0.1"], "--a-plus must be"),
+    (["--w-max", "0"], "--w-max must be"),
+    (["--w-sum", "1000"], "--w-sum must be at most"),
+    (["--input-rate", "0"], "--input-rate must be"),
+    (["--t-present-eval", "0"], "--t-present-eval must be"),
+    (["--input-rate-eval", "-1"], "--input-rate-eval must be"),
+    (["--delta-v", "2"], "--delta-v must be a finite number in (0, 1]"),
+    (["--theta-0", "-1"], "--theta-0 must be"),
+    (["--neurons", "1"], "--neurons must be"),
+    (["--n-train", "-5"], "--n-train must be"),
 ])
 def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, words):
     result = _invoke(["train", "stdp", "--out", str(tmp_path / "run"), *SMALL, *args])
@@ -41,6 +39,20 @@ def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, words):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
     assert "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args", [["--backend", "brian2"], ["--vote", "best"]])
+def test_a_choice_outside_the_rule_is_refused(tmp_path, args):
+    result = _invoke(["train", "stdp", "--out", str(tmp_path / "run"), *SMALL, *args])
+    assert result.exit_code == 2 and f"Invalid value for '{args[0]}'" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_fashion_mnist_defaults_are_the_benchmarked_subset():
+    result = CliRunner().invoke(main, ["train", "stdp", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "fashion-mnist: 1000" in result.output and "fashion-mnist: 50.0" in result.output
 
 
 @pytest.mark.lava

@@ -9,7 +9,10 @@ import pytest
 from dynaxx_neuro.kernels.stdp import (STDPRule, assign_labels, label_proportions,
                                        loihi_literal, normalise_rows, pair_dw, rate_code,
                                        stdp_step, vote)
-from dynaxx_neuro.networks.stdp_lava import AdaptiveLIF, Presentation, STDPNetworkConfig
+from dynaxx_neuro import params as P
+from dynaxx_neuro.datasets import prepare_splits
+from dynaxx_neuro.kernels.neurons import ATRLIFFloat, ATRLIFState, atrlif_float_step
+from dynaxx_neuro.rules.stdp import SPEC, AdaptiveLIF, Presentation, STDPConfig, subsets
 
 # Large, asymmetric parameters so a swapped time constant or sign shows; rates exactly
 # representable as Lava constants (m * 2**e times the float trace impulse 1/4).
@@ -106,35 +109,73 @@ def test_proportion_vote_weights_neurons_by_their_selectivity():
     assert vote(np.array([[0, 3, 8, 9]]), neuron_labels, 2, weights).tolist() == [1]
 
 
-def test_configs_of_runs_before_the_vote_option_keep_diehl_and_cooks_vote():
-    stored = dataclasses.asdict(STDPNetworkConfig(n_inputs=64, n_classes=10))
-    assert STDPNetworkConfig.from_dict(stored).vote == "proportion"
-    del stored["vote"]
-    assert STDPNetworkConfig.from_dict(stored).vote == "mean"
+def test_atrlif_step_follows_its_equations_by_hand():
+    # Large, distinct decays and a relaxing threshold, so a swapped decay or a reset shows.
+    cell = ATRLIFFloat(delta_i=0.3, delta_v=0.2, delta_r=0.6, delta_theta=0.1, theta_0=1.0,
+                       theta_step=0.7)
+    drive = [2.0, 0.0, 1.5, 3.0, 0.0, 0.0, 2.5, 0.5]
+    layer = ATRLIFState.at_rest(np.array([2.0]))
+    i = v = r = 0.0
+    theta = 2.0
+    fired = []
+    for a in drive:
+        i = 0.7 * i + a
+        v = 0.8 * v + i
+        theta = 0.9 * (theta - 1.0) + 1.0
+        r = 0.4 * r
+        spike = v - r >= theta
+        if spike:
+            r, theta = r + 2 * theta, theta + 0.7
+        layer, s = atrlif_float_step(layer, np.array([a]), cell)
+        fired.append(bool(s[0]))
+        assert layer.v[0] == pytest.approx(v) and layer.r[0] == pytest.approx(r)
+        assert layer.theta[0] == pytest.approx(theta) and bool(s[0]) == spike
+    assert 1 < sum(fired) < len(drive)  # spikes and silences both checked
+
+
+def test_subsets_are_drawn_from_the_run_seed_and_cut_validation_in_proportion():
+    splits = prepare_splits("digits", None, 0.1, 4)
+    config = STDPConfig(n_train=100, n_test=50)
+    first, again = subsets(config, splits), subsets(config, splits)
+    np.testing.assert_array_equal(first.x_train, again.x_train)
+    assert (len(first.x_train), len(first.x_test)) == (100, 50)
+    assert len(first.x_val) == round(100 * len(splits.x_val) / len(splits.x_train))
+    other = subsets(config, dataclasses.replace(splits, seed=5))
+    assert not np.array_equal(other.x_train, first.x_train)
+    np.testing.assert_array_equal(subsets(STDPConfig(), splits).x_train, splits.x_train)
+
+
+def test_dataset_defaults_name_options_of_the_configuration():
+    leaves = {path[-1] for _, path in P.cli_fields(STDPConfig)} | {"epochs"}
+    for dataset, values in SPEC.dataset_defaults.items():
+        assert set(values) <= leaves, dataset
 
 
 @pytest.mark.parametrize("make, name", [
-    (lambda: STDPRule(tau_pre_steps=0.0), "tau_pre_steps"),
-    (lambda: STDPRule(tau_post_steps=-2.0), "tau_post_steps"),
-    (lambda: STDPRule(a_plus=-0.1), "a_plus"),
-    (lambda: STDPRule(a_minus=float("nan")), "a_minus"),
-    (lambda: STDPRule(a_plus=0.5, tau_pre_steps=8.0), "a_plus"),
-    (lambda: STDPRule(w_max=0.0), "w_max"),
-    (lambda: STDPRule(w_max=0.3), "w_max"),
-    (lambda: STDPRule(a_plus=1e-6), "a_plus"),
-    (lambda: AdaptiveLIF(delta_v=1.5), "delta_v"),
-    (lambda: AdaptiveLIF(delta_theta=-0.1), "delta_theta"),
-    (lambda: AdaptiveLIF(theta_0=0.0), "theta_0"),
-    (lambda: AdaptiveLIF(n_neurons=1), "n_neurons"),
-    (lambda: Presentation(input_rate=float("inf")), "input_rate"),
-    (lambda: Presentation(input_rate=0.0), "input_rate"),
-    (lambda: Presentation(t_present=0), "t_present"),
-    (lambda: Presentation(t_present_eval=0), "t_present_eval"),
-    (lambda: Presentation(t_rest_eval=-1), "t_rest_eval"),
-    (lambda: Presentation(input_rate_eval=0.0), "input_rate_eval"),
-    (lambda: STDPNetworkConfig(n_inputs=4, n_classes=2, w_sum=10.0), "w_sum"),
-    (lambda: STDPNetworkConfig(n_inputs=4, n_classes=2, w_sum=-1.0), "w_sum"),
-    (lambda: STDPNetworkConfig(n_inputs=64, n_classes=2, vote="median"), "vote"),
+    (lambda: STDPRule(tau_pre_steps=0.0), "--tau-pre"),
+    (lambda: STDPRule(tau_post_steps=-2.0), "--tau-post"),
+    (lambda: STDPRule(a_plus=-0.1), "--a-plus"),
+    (lambda: STDPRule(a_minus=float("nan")), "--a-minus"),
+    (lambda: STDPRule(a_plus=0.5, tau_pre_steps=8.0), "--a-plus"),
+    (lambda: STDPRule(w_max=0.0), "--w-max"),
+    (lambda: STDPRule(w_max=0.3), "--w-max"),
+    (lambda: STDPRule(a_plus=1e-6), "--a-plus"),
+    (lambda: AdaptiveLIF(delta_v=1.5), "--delta-v"),
+    (lambda: AdaptiveLIF(delta_theta=-0.1), "--delta-theta"),
+    (lambda: AdaptiveLIF(theta_0=0.0), "--theta-0"),
+    (lambda: AdaptiveLIF(n_neurons=1), "--neurons"),
+    (lambda: AdaptiveLIF(n_neurons=12.0), "--neurons"),
+    (lambda: Presentation(input_rate=float("inf")), "--input-rate"),
+    (lambda: Presentation(input_rate=0.0), "--input-rate"),
+    (lambda: Presentation(t_present=0), "--t-present"),
+    (lambda: Presentation(t_present=True), "--t-present"),
+    (lambda: Presentation(t_present_eval=0), "--t-present-eval"),
+    (lambda: Presentation(t_rest_eval=-1), "--t-rest-eval"),
+    (lambda: Presentation(input_rate_eval=0.0), "--input-rate-eval"),
+    (lambda: STDPConfig(n_inputs=4, n_classes=2, w_sum=10.0), "--w-sum"),
+    (lambda: STDPConfig(n_inputs=4, n_classes=2, w_sum=-1.0), "--w-sum"),
+    (lambda: STDPConfig(n_inputs=64, n_classes=2, vote="median"), "--vote"),
+    (lambda: STDPConfig(n_train=-5), "--n-train"),
 ])
 def test_bad_parameters_name_the_argument(make, name):
     with pytest.raises(ValueError, match=name) as error:

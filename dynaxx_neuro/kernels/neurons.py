@@ -34,6 +34,19 @@ is the one place that converts between them (and between their state units).
 :func:`discretise` maps it onto Lava's float LIF for a step ``dt_ms`` (the one place where
 ``du = dt / tau`` happens); :func:`lif_exact` is its closed-form solution.
 
+A second neuron, **Lava's ATRLIF, floating point** (``lava/proc/atrlif/models.py``,
+``PyATRLIFModelFloat``), is the adaptive-threshold neuron of the STDP network (its ``numpy``
+back end and the NIR export's interpreter step it with this kernel), one step with input
+``a`` (bias 0)::
+
+    i <- (1 - delta_i) i + a              v <- (1 - delta_v) v + i
+    theta <- (1 - delta_theta)(theta - theta_0) + theta_0
+    r <- (1 - delta_r) r                  s = (v - r >= theta)
+    r <- r + 2 theta s                    theta <- theta + theta_step s
+
+There is no voltage reset: the refractory state r, raised by twice the threshold at a
+spike, holds the neuron below threshold while it decays (:func:`atrlif_float_step`).
+
 Recordings are time-major: ``(T, n)``. Functions never modify their inputs.
 """
 
@@ -201,6 +214,61 @@ def lif_fixed_run(a_in: np.ndarray, params: LIFFixed, u0=0, v0=0) -> LIFTrace:
         u, v, s = lif_fixed_step(u, v, a, params)
         us[t], vs[t], ss[t] = u, v, s
     return LIFTrace(us, vs, ss.astype(bool))
+
+
+# --- ATRLIF (float) ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ATRLIFFloat:
+    """Parameters of Lava's float ATRLIF: per-step decays ``delta_i``, ``delta_v``,
+    ``delta_r``, ``delta_theta`` in [0, 1], the resting threshold ``theta_0`` the threshold
+    relaxes to, and the threshold's rise ``theta_step`` at each spike."""
+
+    delta_i: float
+    delta_v: float
+    delta_r: float
+    delta_theta: float
+    theta_0: float
+    theta_step: float
+
+    def __post_init__(self):
+        for name in ("delta_i", "delta_v", "delta_r", "delta_theta"):
+            value = getattr(self, name)
+            require(is_real(value) and 0 <= value <= 1,
+                    f"{name} must be a number in [0, 1], got {value!r}.")
+        for name in ("theta_0", "theta_step"):
+            value = getattr(self, name)
+            require(is_real(value) and value >= 0,
+                    f"{name} must be a finite number >= 0, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class ATRLIFState:
+    """Current ``i``, voltage ``v``, refractory state ``r`` and threshold ``theta`` of a
+    layer, each (n,), after a step's spike updates."""
+
+    i: np.ndarray
+    v: np.ndarray
+    r: np.ndarray
+    theta: np.ndarray
+
+    @classmethod
+    def at_rest(cls, theta: np.ndarray) -> "ATRLIFState":
+        """A layer with no current, voltage or refractoriness and thresholds ``theta``."""
+        theta = np.asarray(theta, dtype=float)
+        return cls(np.zeros(theta.shape), np.zeros(theta.shape), np.zeros(theta.shape),
+                   theta.copy())
+
+
+def atrlif_float_step(state: ATRLIFState, a_in: np.ndarray,
+                      params: ATRLIFFloat) -> tuple[ATRLIFState, np.ndarray]:
+    """One step of Lava's float ATRLIF (module docstring), in its order of operations, so
+    that it matches ``PyATRLIFModelFloat`` to the last bit; returns (state, spikes as bool)."""
+    i = (1 - params.delta_i) * state.i + a_in
+    v = (1 - params.delta_v) * state.v + i
+    theta = (1 - params.delta_theta) * (state.theta - params.theta_0) + params.theta_0
+    r = (1 - params.delta_r) * state.r
+    spikes = (v - r) >= theta
+    return ATRLIFState(i, v, r + 2 * theta * spikes, theta + params.theta_step * spikes), spikes
 
 
 # --- float <-> fixed ---------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Pair-based STDP with Loihi-style traces, rate coding, and the neuron-to-class read-out of
 a Diehl & Cook (2015) network. Pure NumPy: the single statement of the rule that
-``networks.stdp_lava`` hands to Lava's ``LearningDense`` as a ``Loihi2FLearningRule``.
+``networks.stdp_lava`` hands to Lava's ``LearningDense`` as a ``Loihi2FLearningRule``
+(the network is described in ``rules.stdp``).
 
 Traces (Loihi's x1 for the presynaptic side, y1 for the postsynaptic side), one step of
 Lava's floating-point learning engine with a learning epoch of one step::
@@ -42,44 +43,47 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynaxx_neuro.checks import check_positive
+from dynaxx_neuro.params import Real, option, option_name, require, validate
 
 
 @dataclass(frozen=True)
 class STDPRule:
-    """Parameters of the pair rule above (time constants in simulation steps)."""
+    """Parameters of the pair rule above (time constants in simulation steps).
 
-    # Defaults are exact Lava constants in floating and in fixed point (2**-6 to 2**-8).
-    a_plus: float = 2.0 ** -7
-    a_minus: float = 2.0 ** -8
-    tau_pre_steps: float = 8.0
-    tau_post_steps: float = 8.0
-    w_max: float = 1.0
-    a_hetero: float = 2.0 ** -6
+    The default rates are exact Lava constants in floating and in fixed point (2**-6 to
+    2**-8)."""
+
+    a_plus: float = option(2.0 ** -7, "Potentiation rate.", Real(0, low_open=True))
+    a_minus: float = option(2.0 ** -8, "Depression rate (pair, post before pre).", Real(0))
+    tau_pre_steps: float = option(8.0, "Time constant of the pre trace x1, steps.",
+                                  Real(0, low_open=True), cli="--tau-pre")
+    tau_post_steps: float = option(8.0, "Time constant of the post trace y1, steps.",
+                                   Real(0, low_open=True), cli="--tau-post")
+    w_max: float = option(1.0, "Upper weight bound.", Real(0, low_open=True))
+    a_hetero: float = option(2.0 ** -6, "Heterosynaptic depression rate at a post spike.",
+                             Real(0))
 
     def __post_init__(self):
-        for name in ("a_plus", "tau_pre_steps", "tau_post_steps", "w_max"):
-            check_positive(name, getattr(self, name))
-        for name in ("a_minus", "a_hetero"):
-            check_positive(name, getattr(self, name), allow_zero=True)
+        validate(self)
         # Soft bounds keep w in [0, w_max] only while a trace times a rate stays below one;
         # a trace of regular spikes every step peaks at 1 / (1 - exp(-1/tau)).
         for rate, tau, name in ((self.a_plus, self.tau_pre_steps, "a_plus"),
                                 (self.a_minus, self.tau_post_steps, "a_minus")):
             peak = 1.0 / (1.0 - np.exp(-1.0 / tau))
-            if rate * peak >= 1.0:
-                raise ValueError(f"{name} must be below {1.0 / peak:.4g} (one over the largest "
-                                 f"trace for its time constant {tau}), got {rate!r}.")
+            require(rate * peak < 1.0,
+                    f"{_cli(name)} must be below {1.0 / peak:.4g} (one over the largest trace "
+                    f"for its time constant {tau}), got {rate!r}.")
         _literal_text(self.w_max, exact=True)
         self.effective_rates()
 
     def effective_rates(self) -> tuple[float, float, float]:
         """(a_plus, a_minus, a_hetero) as Lava applies them in floating point, after
         :meth:`lava_dw` rounds their scaling constants (see :func:`loihi_literal`)."""
-        return (loihi_literal(self.a_plus / FLOAT_TRACE_IMPULSE, "a_plus") * FLOAT_TRACE_IMPULSE,
-                loihi_literal(self.a_minus / FLOAT_TRACE_IMPULSE, "a_minus")
+        return (loihi_literal(self.a_plus / FLOAT_TRACE_IMPULSE, _cli("a_plus"))
                 * FLOAT_TRACE_IMPULSE,
-                loihi_literal(self.a_hetero, "a_hetero"))
+                loihi_literal(self.a_minus / FLOAT_TRACE_IMPULSE, _cli("a_minus"))
+                * FLOAT_TRACE_IMPULSE,
+                loihi_literal(self.a_hetero, _cli("a_hetero")))
 
     def lava_dw(self, trace_impulse: float, weight_max: float, fixed_point: bool) -> str:
         """The rule as a ``Loihi2FLearningRule(dw=...)`` string for traces of impulse
@@ -93,9 +97,9 @@ class STDPRule:
         the heterosynaptic term is not shifted).
         """
         shift = 2.0 ** FIXED_PRODUCT_SHIFT if fixed_point else 1.0
-        c_plus = loihi_literal(self.a_plus * shift / trace_impulse, "a_plus")
-        c_minus = loihi_literal(self.a_minus * shift / trace_impulse, "a_minus")
-        c_hetero = loihi_literal(self.a_hetero, "a_hetero")
+        c_plus = loihi_literal(self.a_plus * shift / trace_impulse, _cli("a_plus"))
+        c_minus = loihi_literal(self.a_minus * shift / trace_impulse, _cli("a_minus"))
+        c_hetero = loihi_literal(self.a_hetero, _cli("a_hetero"))
         terms = [f"{_literal_text(c_plus)}*x1*y0*({_literal_text(weight_max, exact=True)} - w)"]
         if c_minus:
             terms.append(f"{_literal_text(c_minus)}*y1*x0*w")
@@ -110,6 +114,11 @@ FLOAT_TRACE_IMPULSE = 0.25
 # Right shift of a (7-bit trace) x (9-bit weight) x (4-bit mantissa) product in Lava's
 # fixed-point learning engine (W_ACCUMULATOR_U = 15 bits): 7 + 9 + 4 - 15.
 FIXED_PRODUCT_SHIFT = 5
+
+
+def _cli(name: str) -> str:
+    """The CLI option of an ``STDPRule`` field, for error messages."""
+    return option_name(STDPRule.__dataclass_fields__[name])
 
 
 def loihi_literal(value: float, name: str) -> float:
@@ -132,8 +141,8 @@ def _literal_text(value: float, exact: bool = False) -> str:
         mantissa = value / 2.0 ** exponent
         if mantissa == int(mantissa) and (exact or 1 <= mantissa <= 7):
             return f"{int(mantissa)}*2^{exponent}" if exponent else str(int(mantissa))
-    raise ValueError(f"w_max must be a multiple of 2**-12 to appear in a Lava learning "
-                     f"rule, got {value!r}.")
+    raise ValueError(f"{_cli('w_max')} must be a multiple of 2**-12 to appear in a Lava "
+                     f"learning rule, got {value!r}.")
 
 
 def decay(tau_steps: float) -> float:
@@ -152,7 +161,11 @@ def stdp_step(w: np.ndarray, x1: np.ndarray, y1: np.ndarray, pre: np.ndarray,
     potentiation = a_plus * np.outer(y0, x1) * (rule.w_max - w)   # (n_post, n_pre)
     depression = a_minus * np.outer(y1, x0) * w                   # (n_post, n_pre)
     heterosynaptic = a_hetero * y0[:, None] * w                   # (n_post, n_pre)
-    return np.maximum(w + potentiation - depression - heterosynaptic, 0.0), x1, y1
+    # w + dw with dw summed first, in the order of the rule string, as Lava's float learning
+    # engine adds it (traces scaled by the impulse 1/4, a power of two, round alike): the
+    # numpy back end then equals Lava's LearningDense bit for bit.
+    dw = potentiation - depression - heterosynaptic
+    return np.maximum(w + dw, 0.0), x1, y1
 
 
 def pair_dw(dt_steps: int, w: float, rule: STDPRule) -> float:
