@@ -5,8 +5,8 @@
 A rate neuron on Loihi 2 sends a graded spike only when its output is not zero, so what a
 layer sends in a step is its number of non-zero outputs (:func:`sent_events`), and each
 event costs one synaptic operation per synapse it fans out to. Each network states how its
-events turn into operations (``ep_common.ep_activity``, ``ff_common.ff_activity``,
-``hebbian_common.hebbian_activity``).
+events turn into operations (``rules.ep.ep_activity``, ``rules.ff.ff_activity``,
+``rules.hebbian.hebbian_activity``).
 """
 
 from __future__ import annotations

@@ -19,8 +19,6 @@ from dynaxx_neuro.registry import RuleSpec
 
 # Options of `train <rule>` that are not fields: where the run goes and what happens after.
 _RUN_ONLY = ("out", "resume", "plots", "progress")
-# What a resumed run may change (issue "Reliability" extends this list).
-_RESUMABLE = ("epochs",)
 
 
 def _click_type(check):
@@ -94,13 +92,14 @@ def rule_command(spec: RuleSpec, finish) -> click.Command:
         typed = {k for k in values
                  if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
         if values["resume"] is not None:
-            refused = sorted(typed - set(_RUN_ONLY) - set(_RESUMABLE))
+            extend = spec.stages[-1].epochs_option  # what a resume may change
+            refused = sorted(typed - set(_RUN_ONLY) - {extend})
             if refused:
                 names = ", ".join(_names[k] for k in refused)
                 raise ValueError(f"{names} cannot change when resuming a run; only "
-                                 f"{', '.join('--' + k for k in _RESUMABLE)} can.")
+                                 f"{_names[extend]} can.")
             from dynaxx_neuro.train import resume
-            run = resume(values["resume"], values["epochs"] if "epochs" in typed else None,
+            run = resume(values["resume"], values[extend] if extend in typed else None,
                          values["progress"])
         else:
             config = spec.configure(values["dataset"], {

@@ -239,6 +239,28 @@ def _build(config_type, values: dict[tuple, Any]):
     return config_type(**kwargs)
 
 
+def _leaf_path(config, name: str) -> tuple[str, ...]:
+    paths = {path[-1]: path for _, path in cli_fields(type(config))}
+    if name not in paths:
+        raise ValueError(f"{type(config).__name__} has no option {name}.")
+    return paths[name]
+
+
+def get_leaf(config, name: str):
+    """The value of the leaf field ``name`` of a configuration tree."""
+    return get_path(config, _leaf_path(config, name))
+
+
+def replace_leaf(config, name: str, value):
+    """A copy of ``config`` with its leaf field ``name`` set to ``value`` (re-validated)."""
+    def replaced(node, path):
+        if len(path) == 1:
+            return dataclasses.replace(node, **{path[0]: value})
+        return dataclasses.replace(node, **{path[0]: replaced(getattr(node, path[0]),
+                                                               path[1:])})
+    return replaced(config, _leaf_path(config, name))
+
+
 def get_path(config, path: tuple[str, ...]):
     """The leaf of ``config`` at ``path``."""
     for name in path:

@@ -61,21 +61,23 @@ class Backend:
 class Stage:
     """One stage of a run, on the run's one epoch axis after the stages before it.
 
-    ``epochs(config, epochs)`` is the stage's epoch count from the rule's configuration and
-    the run's ``--epochs``; ``parameters`` the class its checkpoints hold; ``runner`` a
-    runner that serves the stage whatever the back end (e.g. the Hebbian readouts, trained
-    on the host), or None for the chosen back end's runner.
+    ``parameters`` is the class its checkpoints hold; ``runner`` a runner that serves the
+    stage whatever the back end (e.g. the Hebbian readouts, trained on the host), or None for
+    the chosen back end's runner; ``epochs_option`` the option that counts its epochs: the
+    run's ``epochs`` or a field of the configuration (``readout_epochs``). The last stage's
+    count is what a resume may extend.
     """
 
     name: str
-    epochs: Callable
     parameters: type
     runner: Backend | None = None
+    epochs_option: str = "epochs"
 
-
-def all_epochs(config, epochs: int) -> int:
-    """The epoch count of a single-stage rule: the run's ``--epochs``."""
-    return epochs
+    def epochs(self, config, epochs: int) -> int:
+        """This stage's epoch count in a run of ``config`` with ``--epochs`` = ``epochs``."""
+        if self.epochs_option == "epochs":
+            return epochs
+        return params.get_leaf(config, self.epochs_option)
 
 
 @dataclass(frozen=True)

@@ -234,11 +234,18 @@ def train(config, settings: RunSettings = RunSettings(), out=None,
 
 
 def resume(path, epochs: int | None = None, show_progress: bool = True) -> RunDir:
-    """Continue a run from its last checkpoint, optionally to a new total of ``epochs``."""
+    """Continue a run from its last checkpoint; ``epochs``, when given, is the new epoch
+    count of the run's last stage (its ``Stage.epochs_option``: ``--epochs`` for single-stage
+    rules, ``--readout-epochs`` for the Hebbian readouts)."""
     run = _Run(path)
-    if epochs is not None and epochs != run.settings.epochs:
+    option = run.spec.stages[-1].epochs_option
+    if epochs is not None and option == "epochs":
         run.settings = dataclasses.replace(run.settings, epochs=epochs)
-        run.dir.update_info(epochs=epochs, settings=P.to_dict(run.settings))
+    elif epochs is not None:
+        run.config = P.replace_leaf(run.config, option, epochs)
+    if epochs is not None:
+        run.dir.update_info(epochs=run.settings.epochs, settings=P.to_dict(run.settings),
+                            config=P.to_dict(run.config))
     return _train_stages(run, show_progress)
 
 

@@ -1,5 +1,5 @@
 """Graded-spike counts and operation counters of the rate networks
-(``rules.ep.ep_activity``, ``rules.ff.ff_activity``, ``hebbian_common.hebbian_activity``)."""
+(``rules.ep.ep_activity``, ``rules.ff.ff_activity``, ``rules.hebbian.hebbian_activity``)."""
 
 import numpy as np
 

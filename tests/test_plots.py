@@ -48,7 +48,7 @@ def metrics_rows(epoch):
 
 
 def energy_rows(epoch, seed):
-    """Energy rows laid out like ep_common.energy_table: every period step of every logged
+    """Energy rows laid out like rules.ep.energy_table: every period step of every logged
     sample, with random E and C."""
     rng = np.random.default_rng(seed)
     period = SCHEDULE.period

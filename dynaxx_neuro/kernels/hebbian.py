@@ -5,7 +5,7 @@ A layer of ``n_post`` units reads inputs x (B, n_pre) through weights W (n_post,
 Every rule is split the way the Lava graph owns it: the plastic synapse computes the
 *drive* of each unit from x, the layer turns drives into *activities*, and the synapse
 learns from x, the activities and its own drive. Updates are the batch mean of the
-per-sample local updates (DESIGN.md: minibatch learning; B = 1 is the on-chip case), and
+per-sample local updates (docs/architecture.md, "Time, phases and batches": B = 1 is the on-chip case), and
 each batch is one step ``W <- W + lr dW``.
 
 Oja (1982); for several units its subspace form (Oja 1989), which is Oja's rule for one unit::

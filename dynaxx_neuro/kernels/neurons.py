@@ -1,6 +1,6 @@
 """Leaky integrate-and-fire neurons as pure NumPy kernels.
 
-Three views of one neuron, each the reference for a cross-check (DESIGN.md, "Cross-check
+Three views of one neuron, each the reference for a cross-check (docs/architecture.md, "Cross-check
 contract"):
 
 **Lava's discrete LIF, floating point** (``lava/proc/lif/models.py``, ``PyLifModelFloat``),

@@ -25,7 +25,7 @@ from dynaxx_neuro.activity import EpochActivity
 from dynaxx_neuro.cycle import SIGNS, epoch_order, stream
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.params import Int, TupleOf, option, require, validate
-from dynaxx_neuro.registry import Backend, RuleSpec, Stage, all_epochs
+from dynaxx_neuro.registry import Backend, RuleSpec, Stage
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,7 @@ SPEC = RuleSpec(
     config=EPConfig,
     backends=(Backend("lava", "dynaxx_neuro.networks.ep_lava:EPLavaRunner", "floating_pt"),
               Backend("numpy", "dynaxx_neuro.networks.ep_numpy:EPNumpyRunner", "numpy")),
-    stages=(Stage("train", all_epochs, EPParameters),),
+    stages=(Stage("train", EPParameters),),
     default_epochs=30,
     hidden_sizes=lambda config: config.hidden,
     dataset_defaults={"fashion-mnist": {"hidden": (500,)}, "mnist": {"hidden": (500,)}},

@@ -32,7 +32,7 @@ from dynaxx_neuro.cycle import DROPOUT, SIGNS, TRAIN, EpochCycle, stream
 from dynaxx_neuro.kernels import ff
 from dynaxx_neuro.params import (Int, OneOf, Optional, Real, TupleOf, option, require,
                                  validate)
-from dynaxx_neuro.registry import Backend, RuleSpec, Stage, all_epochs
+from dynaxx_neuro.registry import Backend, RuleSpec, Stage
 
 NEUTRAL, POSITIVE, NEGATIVE = "neutral", "positive", "negative"
 # Rate of every FF layer when --lrs is not given (Adam; chosen on digits, BENCHMARKS.md).
@@ -501,7 +501,7 @@ SPEC = RuleSpec(
     config=FFConfig,
     backends=(Backend("lava", "dynaxx_neuro.networks.ff_lava:FFLavaRunner", "floating_pt"),
               Backend("numpy", "dynaxx_neuro.networks.ff_numpy:FFNumpyRunner", "numpy")),
-    stages=(Stage("train", all_epochs, FFParameters),),
+    stages=(Stage("train", FFParameters),),
     default_epochs=20,
     hidden_sizes=lambda config: config.hidden,
     # benchmarks/ff_fashion.py: batch 100, 10 epochs; its goodness prediction (87.1 %) beats

@@ -41,7 +41,7 @@ from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.params import (Fraction, Int, OneOf, Optional, Real, option, require,
                                  validate)
 from dynaxx_neuro.records import peak_rss_mb
-from dynaxx_neuro.registry import Backend, RuleSpec, Stage, all_epochs
+from dynaxx_neuro.registry import Backend, RuleSpec, Stage
 
 # Steps of one training batch on the Lava graph (see the module docstring).
 PERIOD_STEPS = 2
@@ -341,15 +341,15 @@ SPEC = RuleSpec(
                       "numpy"),
               Backend("lava", "dynaxx_neuro.networks.hebbian_lava:HebbianLavaRunner",
                       "floating_pt")),
-    stages=(Stage("features", all_epochs, HebbianParameters),
-            Stage("readout", lambda config, epochs: config.readout.readout_epochs,
-                  ReadoutParameters,
+    stages=(Stage("features", HebbianParameters),
+            Stage("readout", ReadoutParameters,
                   Backend("numpy", "dynaxx_neuro.networks.hebbian_readout:ReadoutRunner",
-                          "numpy"))),
+                          "numpy"), epochs_option="readout_epochs")),
     default_epochs=20,
     hidden_sizes=lambda config: (config.hidden,),
     dataset_defaults={"digits": {"hidden": 200, "batch_size": 20},
                       "fashion-mnist": _FASHION, "mnist": dict(_FASHION)},
     prepare_data=prepare_data,
     label=lambda config: f"hebbian-{config.rule}",
+    small={"hidden": 16, "batch_size": 50, "readout_epochs": 2, "epochs": 2},
 )

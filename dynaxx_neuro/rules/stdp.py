@@ -64,7 +64,7 @@ from dynaxx_neuro.kernels.stdp import (STDPRule, assign_labels, label_proportion
                                        normalise_rows, vote)
 from dynaxx_neuro.params import (Fraction, Int, OneOf, Optional, Real, option, require,
                                  validate)
-from dynaxx_neuro.registry import Backend, RuleSpec, Stage, all_epochs
+from dynaxx_neuro.registry import Backend, RuleSpec, Stage
 
 # Purposes of the input-spike streams of an epoch's two passes (``stream(seed, epoch, key)``,
 # the keys these passes have always used; no other stream of an STDP run shares them).
@@ -382,7 +382,7 @@ SPEC = RuleSpec(
               Backend("lava-fixed", "dynaxx_neuro.networks.stdp_lava:LavaSTDPRunner",
                       "fixed_pt"),
               Backend("numpy", "dynaxx_neuro.networks.stdp_numpy:NumpySTDPRunner", "numpy")),
-    stages=(Stage("train", all_epochs, STDPParameters),),
+    stages=(Stage("train", STDPParameters),),
     default_epochs=1,
     hidden_sizes=lambda config: (config.neurons.n_neurons,),
     # digits: the fields' defaults (BENCHMARKS.md, 89.4 % test); Fashion-MNIST: the subset
