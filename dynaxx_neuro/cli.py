@@ -63,7 +63,10 @@ def _add_rule_commands() -> None:
 
 
 def _finish(run, plots: bool) -> None:
-    """Print the run folder and its final metrics, then draw its plots if asked."""
+    """Print the run's warnings, its folder and its final metrics, then draw its plots if
+    asked."""
+    for message in run.warnings():
+        click.echo(f"warning: {message}", err=True)
     click.echo(f"run folder: {run.path}")
     click.echo(json.dumps(run.info().get("final_metrics", {}), indent=2))
     if plots:

@@ -39,11 +39,13 @@ def cli_name(name: str) -> str:
 # --- constraints --------------------------------------------------------------------------
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
+    """Whether ``value`` is a Python or NumPy integer (not a bool)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _is_real(value) -> bool:
+def is_real(value) -> bool:
+    """Whether ``value`` is a finite Python or NumPy real number (not a bool)."""
     return (isinstance(value, (int, float, np.integer, np.floating))
             and not isinstance(value, bool) and math.isfinite(value))
 
@@ -56,7 +58,7 @@ class Int:
     high: int | None = None
 
     def problem(self, value) -> str | None:
-        if not _is_int(value) or (self.low is not None and value < self.low) or (
+        if not is_int(value) or (self.low is not None and value < self.low) or (
                 self.high is not None and value > self.high):
             return f"an integer {self._range()}".rstrip()
         return None
@@ -79,7 +81,7 @@ class Real:
     high_open: bool = False
 
     def problem(self, value) -> str | None:
-        ok = _is_real(value)
+        ok = is_real(value)
         if ok and self.low is not None:
             ok = value > self.low if self.low_open else value >= self.low
         if ok and self.high is not None:

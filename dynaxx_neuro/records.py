@@ -127,6 +127,12 @@ class RunDir:
         atomic_write(folder / f"epoch-{epoch:05d}.parquet",
                       lambda tmp: pq.write_table(arrow, tmp))
 
+    def warnings(self) -> list[str]:
+        """The ``message`` of every row of the run's warning tables (``<rule>_warnings``),
+        in table and epoch order."""
+        return [str(message) for folder in sorted(self.path.glob("*_warnings.parquet"))
+                for message in self.read_table(folder.name[:-len(".parquet")])["message"]]
+
     def has_table(self, table: str) -> bool:
         return (self.path / f"{table}.parquet").is_dir()
 

@@ -188,14 +188,16 @@ def _train_stages(run: _Run, show_progress: bool) -> RunDir:
 
 
 def _train_baseline(run: _Run) -> None:
-    """The backprop MLP of the rule's shape on the run's splits, epochs and batch size;
-    writes the ``baseline`` table and ``backprop_*_accuracy`` into the final metrics."""
+    """The backprop MLP of the rule's shape on the run's splits and epochs, in the rule's
+    batch size where it has one (``MLPConfig``'s otherwise, e.g. for STDP's batch 1); writes
+    the ``baseline`` table, ``backprop_*_accuracy`` and the rule-to-backprop ratio
+    ``test_accuracy_vs_backprop`` into the final metrics."""
     from dynaxx_neuro.baseline import MLPConfig, MLPTrainer
     data = run.data()
     config = bind_data(run.config, data)
     sizes = (data.x_train.shape[1], *run.spec.hidden_sizes(config), data.n_classes)
-    trainer = MLPTrainer(MLPConfig(sizes, batch_size=getattr(config, "batch_size", 20),
-                                   seed=run.settings.seed))
+    batch = {"batch_size": config.batch_size} if hasattr(config, "batch_size") else {}
+    trainer = MLPTrainer(MLPConfig(sizes, seed=run.settings.seed, **batch))
     epochs = max(run.settings.epochs, 1)
     rows = {"epoch": [], "split": [], "accuracy": []}
     for epoch in range(epochs):
@@ -209,6 +211,8 @@ def _train_baseline(run: _Run) -> None:
     last = [(s, a) for e, s, a in zip(*rows.values()) if e == epochs - 1]
     final = dict(run.dir.info().get("final_metrics", {}))
     final.update({f"backprop_{split}_accuracy": float(acc) for split, acc in last})
+    if final.get("test_accuracy") is not None and final.get("backprop_test_accuracy"):
+        final["test_accuracy_vs_backprop"] = final["test_accuracy"] / final["backprop_test_accuracy"]
     run.dir.update_info(final_metrics=final)
 
 

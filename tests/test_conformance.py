@@ -157,3 +157,21 @@ def test_numpy_equals_lava(spec, tmp_path):
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     metrics = [run.info()["final_metrics"] for run in runs.values()]
     assert metrics[0] == metrics[1]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_the_backprop_baseline_trains_beside_the_rule_and_compare_shows_the_ratio(spec,
+                                                                                  tmp_path):
+    from dynaxx_neuro.analysis.compare import compare_runs
+    config, settings = _small(spec)
+    run = train(config, dataclasses.replace(settings, baseline="backprop"), tmp_path / "run",
+                show_progress=False)
+    final = run.info()["final_metrics"]
+    assert 0.0 < final["backprop_test_accuracy"] <= 1.0
+    assert final["test_accuracy_vs_backprop"] == pytest.approx(
+        final["test_accuracy"] / final["backprop_test_accuracy"])
+    table = run.read_table("baseline")
+    assert set(table["split"]) == {"val", "test"}
+    assert set(table["epoch"]) == set(range(settings.epochs))
+    _, rows = compare_runs([run.path], tmp_path / "comparison.png", "test")
+    assert rows[0]["vs_backprop"] == pytest.approx(final["test_accuracy_vs_backprop"])

@@ -162,6 +162,7 @@ def test_collapsed_goodness_is_logged(tmp_path):
     assert warnings["layer"].tolist() == [0, 1]
     assert str(warnings["message"][0]).startswith(
         "epoch 1, layer 0: positive and negative goodness collapse")
+    assert "warning: epoch 1, layer 0: positive and negative goodness collapse" in result.output
 
 
 @pytest.mark.parametrize("args, words", [

@@ -20,7 +20,8 @@ from dynaxx_neuro.records import RunDir
 
 SPLITS = ("train", "val", "test")
 TABLE_COLUMNS = ("run", "rule", "dataset", "backend", "epochs", "train_accuracy",
-                 "val_accuracy", "test_accuracy", "test_loss", "samples_per_s", "peak_rss_mb")
+                 "val_accuracy", "test_accuracy", "test_loss", "backprop_test_accuracy",
+                 "vs_backprop", "samples_per_s", "peak_rss_mb")
 
 
 def run_labels(paths: list[Path]) -> list[str]:
@@ -44,6 +45,11 @@ def final_row(label: str, run: RunDir, metrics: dict) -> dict:
         row[f"{name}_accuracy"] = float(metrics["accuracy"][rows][0]) if rows.any() else None
     test = last & (split == "test")
     row["test_loss"] = float(metrics["loss"][test][0]) if test.any() else None
+    # Written by `--baseline backprop` (train._train_baseline): the same-shape MLP's accuracy.
+    backprop = (info.get("final_metrics") or {}).get("backprop_test_accuracy")
+    row["backprop_test_accuracy"] = backprop
+    row["vs_backprop"] = (row["test_accuracy"] / backprop
+                          if backprop and row["test_accuracy"] is not None else None)
     for column in ("samples_per_s", "peak_rss_mb"):
         row[column] = float(np.asarray(metrics[column])[last][0]) if column in metrics else None
     return row

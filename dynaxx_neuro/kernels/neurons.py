@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynaxx_neuro.checks import is_real, require
+from dynaxx_neuro.params import is_int, is_real, require
 
 # Loihi's fixed-point layout as Lava's AbstractPyLifModelFixed sets it.
 DECAY_SHIFT = 12
@@ -72,10 +72,6 @@ DU_DV_MAX = (1 << 12) - 1        # 12-bit unsigned decays
 VTH_MAX = (1 << 17) - 1          # 17-bit unsigned threshold
 BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1  # 13-bit signed mantissa
 BIAS_EXP_MAX = 7                 # 3-bit exponent
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ class LIFFixed:
                                 ("bias_mant", BIAS_MANT_MIN, BIAS_MANT_MAX),
                                 ("bias_exp", 0, BIAS_EXP_MAX)):
             value = getattr(self, name)
-            require(_is_int(value) and low <= value <= high,
+            require(is_int(value) and low <= value <= high,
                     f"{name} must be an integer in [{low}, {high}], got {value!r}.")
 
     @property
