@@ -39,8 +39,9 @@ class RunSettings:
     dataset: str = P.option("digits", f"Dataset: {', '.join(DATASET_NAMES)}.",
                             P.OneOf(DATASET_NAMES), cli="--data")
     data_dir: str | None = P.option(None, "Folder with the IDX files (fashion-mnist, mnist).")
-    backend: str = P.option("lava", "Back end.")
-    epochs: int = P.option(None, "Training epochs.", P.Optional(P.Int(0)))
+    backend: str | None = P.option(None, "Back end; the rule's first when not given.")
+    epochs: int | None = P.option(None, "Training epochs; the rule's default when not given.",
+                                  P.Optional(P.Int(0)))
     validation: float = P.option(0.1, "Fraction of the training data held out for tuning.",
                                  P.Real(0.0, 1.0, high_open=True))
     seed: int = P.option(0, "Seed of the validation split, the initial parameters and every "
@@ -221,9 +222,10 @@ def train(config, settings: RunSettings = RunSettings(), out=None,
     """Train a rule configuration (its class names the rule) under ``settings``; write a new
     run folder (``out``, default ``runs/<time>-<rule>-<data>-<backend>``) and return it."""
     spec = rule_of(config)
+    settings = dataclasses.replace(
+        settings, backend=settings.backend or spec.backend_names[0],
+        epochs=spec.default_epochs if settings.epochs is None else settings.epochs)
     spec.backend(settings.backend)
-    if settings.epochs is None:
-        settings = dataclasses.replace(settings, epochs=spec.default_epochs)
     data = spec.data(config, prepare_splits(settings.dataset, settings.data_dir,
                                             settings.validation, settings.seed))
     config = bind_data(config, data)
