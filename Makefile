@@ -19,7 +19,7 @@ data:
 	tools/install_data.sh
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/dynaxx train ep --data digits --backend lava
+	$(VENV)/bin/dynaxx train ep --data digits --backend lava --baseline backprop
 
 test: $(VENV)/.installed data
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
