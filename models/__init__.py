@@ -5,7 +5,9 @@ Installed as ``dynaxx_neuro.models``. Lava discovers models next to their Proces
 and ours live in this separate package, so run configurations name them explicitly with
 ``exception_proc_model_map`` (``networks.lava_graph.LavaGraph``, from :func:`model_map`).
 The models of ``dynaxx_neuro.processes.<rule>`` live in ``dynaxx_neuro.models.<rule>``,
-which lists them per tag in ``MODELS``.
+which lists them per tag in ``MODELS``; a rule may list a model of one of Lava's own
+processes there too (STDP's fixed-point ATRLIF that keeps per-neuron thresholds), which then
+replaces Lava's choice in that rule's graphs.
 """
 
 import importlib
@@ -15,16 +17,18 @@ PROCESSES = "dynaxx_neuro.processes."
 
 def model_map(processes, tag: str) -> dict:
     """Process instance -> ProcessModel of ``tag`` (``floating_pt``, ``fixed_pt``) for each
-    of ``processes`` that is one of ours (Lava finds the models of its own processes)."""
+    of ``processes`` that is one of ours, or one of Lava's that the models module of a
+    process of ours in the same graph lists (Lava finds the models of the others)."""
+    listed = {}
+    for module in sorted({type(p).__module__ for p in processes
+                          if type(p).__module__.startswith(PROCESSES)}):
+        models = importlib.import_module(f"dynaxx_neuro.models.{module[len(PROCESSES):]}")
+        listed.update({m.implements_process: m for m in models.MODELS.get(tag, ())})
     found = {}
     for process in processes:
-        module = type(process).__module__
-        if not module.startswith(PROCESSES):
-            continue
-        models = importlib.import_module(f"dynaxx_neuro.models.{module[len(PROCESSES):]}")
-        by_process = {m.implements_process: m for m in models.MODELS.get(tag, ())}
-        if type(process) not in by_process:
+        if type(process) in listed:
+            found[process] = listed[type(process)]
+        elif type(process).__module__.startswith(PROCESSES):
             raise ValueError(f"{type(process).__name__} has no {tag} model; this rule's "
                              "graph does not run on that back end.")
-        found[process] = by_process[type(process)]
     return found
