@@ -8,6 +8,8 @@
     dynaxx compare runs/ep runs/ep-symmetric --out comparison.png
     dynaxx export runs/stdp                # NIR graph of a trained spiking network
 
+``dynaxx train <rule>`` is generated for every registered rule (``cli_options``).
+
 Bad input ends with one sentence on stderr and exit status 2 (1 for a diverged run), never
 a traceback.
 """
