@@ -1,0 +1,95 @@
+"""Can EP learn in Loihi 2's integer arithmetic? The integer kernels of
+``dynaxx_neuro.kernels.ep_fixed`` in a plain loop: 64-H-10 on digits, batch 1 (one sample
+per period, as on chip), 8-bit rates, 8-bit weight mantissas with one exponent per matrix,
+stochastically rounded updates, symmetric nudging. A feasibility measurement for the fixed-point EP graph, not yet that graph:
+the Lava processes, the learning-rule string and the ``lava-fixed``/``numpy-fixed`` back
+ends are still to come.
+
+    python ep_fixed_feasibility.py                       # integer, the settings below
+    python ep_fixed_feasibility.py --weight-bits 6 --name ep_fixed_feasibility_w6
+"""
+
+import argparse
+import time
+
+import numpy as np
+from common import write_result
+
+from dynaxx_neuro.cycle import INIT, epoch_order, stream
+from dynaxx_neuro.datasets import prepare_splits
+from dynaxx_neuro.kernels import ep
+from dynaxx_neuro.kernels import ep_fixed as fx
+
+
+def settle(w, q, b, x, state, steps, fmt, target=None, beta_shift=0, sign=0):
+    """``steps`` synchronous integer steps from the rates ``state`` = (h, y)."""
+    h, y = state
+    for _ in range(steps):
+        s_h = fx.layer_step(fx.dense_drive(w[0], x, q[0]) + fx.dense_drive(w[1].T, y, q[1]),
+                            b[0], fmt)
+        s_y = fx.layer_step(fx.dense_drive(w[1], h, q[1]), b[1], fmt)
+        if sign:
+            s_y = fx.nudge(s_y, y, target, beta_shift, sign, fmt)
+        h, y = fx.rate(s_h, fmt), fx.rate(s_y, fmt)
+    return h, y
+
+
+def accuracy(w, q, b, xs, ys, fmt, t_free, hidden):
+    zero = (np.zeros(hidden, np.int64), np.zeros(10, np.int64))
+    hits = [settle(w, q, b, fx.quantize_rates(x, fmt), zero, t_free, fmt)[1].argmax() == y
+            for x, y in zip(xs, ys)]
+    return float(np.mean(hits))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--weight-bits", type=int, default=8)
+    parser.add_argument("--weight-exp", type=int, default=8, help="q: W = w / 2^q")
+    parser.add_argument("--lr-shift", type=int, default=7, help="lr = 2^-l per sample")
+    parser.add_argument("--beta-shift", type=int, default=1, help="beta = 2^-k")
+    parser.add_argument("--t-free", type=int, default=12)
+    parser.add_argument("--t-nudge", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default="ep_fixed_feasibility")
+    args = parser.parse_args()
+    fmt = fx.FixedFormat(weight_bits=args.weight_bits)
+    data = prepare_splits("digits", None, 0.1, args.seed)
+    sizes = (64, args.hidden, 10)
+    rng, draws = stream(args.seed, INIT), np.random.default_rng([args.seed, 17])
+    q = (args.weight_exp, args.weight_exp)
+    w = [fx.quantize_weights(ep.glorot_uniform(n_post, n_pre, rng), q[i], fmt, draws)
+         for i, (n_pre, n_post) in enumerate(zip(sizes, sizes[1:]))]
+    b = [np.zeros(n, np.int64) for n in sizes[1:]]
+    n_w = [fx.update_shift(fmt, args.lr_shift, args.beta_shift, qi) for qi in q]
+    n_b = 1 + args.lr_shift - args.beta_shift
+    targets = np.eye(10, dtype=np.int64) * fmt.rate_max
+    curve, start = [], time.perf_counter()
+    for epoch in range(args.epochs):
+        correct = 0
+        for i in epoch_order(args.seed, epoch, len(data.x_train), 1).ravel():
+            x, d = fx.quantize_rates(data.x_train[i], fmt), targets[data.y_train[i]]
+            free = settle(w, q, b, x, (np.zeros(args.hidden, np.int64),
+                                       np.zeros(10, np.int64)), args.t_free, fmt)
+            correct += int(free[1].argmax() == data.y_train[i])
+            plus = settle(w, q, b, x, free, args.t_nudge, fmt, d, args.beta_shift, +1)
+            minus = settle(w, q, b, x, free, args.t_nudge, fmt, d, args.beta_shift, -1)
+            below_p, below_m = (x, plus[0]), (x, minus[0])
+            for l in range(2):
+                dw = fx.contrastive_dw(plus[l], below_p[l], minus[l], below_m[l], n_w[l], draws)
+                w[l] = fx.apply_dw(w[l], dw, fmt)
+                b[l] = fx.saturate(b[l] + fx.stochastic_shift(plus[l] - minus[l], n_b, draws),
+                                   fmt.state_range)
+        val = accuracy(w, q, b, data.x_val, data.y_val, fmt, args.t_free, args.hidden)
+        test = accuracy(w, q, b, data.x_test, data.y_test, fmt, args.t_free, args.hidden)
+        saturated = float(np.mean([np.isin(m, fmt.weight_range).mean() for m in w]))
+        curve.append({"epoch": epoch, "train": correct / len(data.x_train), "val": val,
+                      "test": test, "saturated_weight_fraction": saturated})
+        print(curve[-1], flush=True)
+    write_result(args.name, {"settings": vars(args), "curve": curve,
+                             "final": curve[-1], "wall_s": time.perf_counter() - start})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Equilibrium propagation in the integer arithmetic of Loihi 2 (issue "Equilibrium
+propagation on Loihi's learning engine", first part): the neuron program, the graded-spike
+synapse and the contrastive update with the learning engine's stochastic rounding, for
+batch 1 (one sample per period, as on chip). Pure NumPy on int64 arrays; no float enters a
+state, a weight or a message.
+
+Number formats (:class:`FixedFormat`):
+
+- rates r (the graded payload a layer sends) are unsigned ``rate_bits``-bit integers,
+  r = clip(s, 0, 2^rate_bits - 1), standing for rho(s) = r / 2^rate_bits (the hard sigmoid
+  of the float network saturates at 1 - 2^-rate_bits instead of 1);
+- states s and biases b are signed integers in the same units (2^-rate_bits), held in
+  ``state_bits`` bits and saturated there;
+- weights are signed ``weight_bits``-bit mantissas w with one exponent per matrix,
+  W = w / 2^q (q = ``weight_exp``), saturated to [-2^(bits-1), 2^(bits-1) - 1].
+
+The integer program of one step, per layer (Lava's graded Dense computes the sum; the
+neuron the rest; ``>>`` is an arithmetic shift, i.e. rounds towards -inf)::
+
+    a      = sum_pre (w r_pre) >> q        each synapse, in units 2^-rate_bits   (dense_drive)
+    s      = sat(a_below + a_above + b)    the free step with eps = 1           (layer_step)
+    s_out += +/-((d - r_out) >> k)         the output layer in a nudged phase, beta = 2^-k
+    r      = clip(s, 0, 2^rate_bits - 1)   the graded spike sent
+
+which is the float network's fixed-point iteration s <- clip(W rho_below + W^T rho_above +
+b) (``kernels.ep.settle_step`` with eps = 1) on the integer grid.
+
+The update of a synapse after symmetric nudging (rates at the ends of the +beta and -beta
+phases), with lr = 2^-l and beta = 2^-k, is the float rule
+dW = lr / (2 beta) (rho_post^+ rho_pre^+ - rho_post^- rho_pre^-) on the mantissa grid::
+
+    P     = r_post r_pre^T                    (units 2^-2 rate_bits)
+    dw    = SR((P^+ - P^-) / 2^n),  n = 2 rate_bits + 1 + l - k - q
+    w    <- sat(w + dw)
+
+with SR the stochastic rounding of the learning engine: floor((x + u) / 2^n), u uniform in
+[0, 2^n), which is unbiased (E[SR(x / 2^n)] = x / 2^n). Biases learn alike from r^+ - r^-
+with n_b = 1 + l - k. Here the backward copy of a matrix applies the transpose of the same
+dw (the same draws), so the two stay exact transposes; two LearningDense processes on chip
+draw independently, and how far their copies drift apart is still to be measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dynaxx_neuro.params import Int, option, require, validate
+
+
+@dataclass(frozen=True)
+class FixedFormat:
+    """Bit widths of the integer EP graph (Loihi 2: graded payloads of up to 24 bits, 8-bit
+    weight mantissas, 24-bit neuron states)."""
+
+    rate_bits: int = option(8, "Bits of a rate (the graded payload), unsigned.", Int(2, 16))
+    weight_bits: int = option(8, "Bits of a weight mantissa, signed.", Int(2, 8))
+    state_bits: int = option(24, "Bits of a neuron state or bias, signed.", Int(8, 24))
+
+    def __post_init__(self):
+        validate(self)
+        require(self.state_bits > self.rate_bits + 1,
+                f"--state-bits must exceed --rate-bits + 1, got {self.state_bits} and "
+                f"{self.rate_bits}.")
+
+    @property
+    def rate_max(self) -> int:
+        return 2 ** self.rate_bits - 1
+
+    @property
+    def weight_range(self) -> tuple[int, int]:
+        return -(2 ** (self.weight_bits - 1)), 2 ** (self.weight_bits - 1) - 1
+
+    @property
+    def state_range(self) -> tuple[int, int]:
+        return -(2 ** (self.state_bits - 1)), 2 ** (self.state_bits - 1) - 1
+
+
+def saturate(x: np.ndarray, bounds: tuple[int, int]) -> np.ndarray:
+    """x clipped to [low, high] (Loihi saturates; it does not wrap)."""
+    return np.clip(x, bounds[0], bounds[1])
+
+
+def stochastic_shift(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """SR(x / 2^n) = floor((x + u) / 2^n) with u uniform in [0, 2^n) (n >= 0): unbiased
+    rounding of integers ``x`` to a coarser grid, as the learning engine rounds updates."""
+    require(n >= 0, f"the update shift must be >= 0, got {n}; lower the learning rate or the "
+            "weight exponent.")
+    if n == 0:
+        return x.astype(np.int64)
+    u = rng.integers(0, 2 ** n, size=np.shape(x), dtype=np.int64)
+    return (np.asarray(x, dtype=np.int64) + u) >> n
+
+
+def quantize_weights(w: np.ndarray, weight_exp: int, fmt: FixedFormat,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Float weights W as saturated mantissas w ~ W 2^q, stochastically rounded (the only
+    float-to-integer conversion, done once on the host before a graph starts)."""
+    scaled = np.asarray(w, dtype=float) * 2.0 ** weight_exp
+    low = np.floor(scaled)
+    up = rng.random(scaled.shape) < scaled - low
+    return saturate((low + up).astype(np.int64), fmt.weight_range)
+
+
+def quantize_rates(x: np.ndarray, fmt: FixedFormat) -> np.ndarray:
+    """Input intensities in [0, 1] as rates r = floor(x 2^rate_bits), saturated."""
+    return np.clip(np.floor(np.asarray(x, dtype=float) * 2 ** fmt.rate_bits), 0,
+                   fmt.rate_max).astype(np.int64)
+
+
+def dense_drive(w: np.ndarray, r_pre: np.ndarray, weight_exp: int) -> np.ndarray:
+    """a = (w r_pre) >> q: a graded Dense's output in units 2^-rate_bits (w: (n_post, n_pre)
+    int mantissas, r_pre: (n_pre,) int rates)."""
+    return (w @ r_pre) >> weight_exp
+
+
+def layer_step(drive: np.ndarray, bias: np.ndarray, fmt: FixedFormat) -> np.ndarray:
+    """The free step with eps = 1: s = sat(sum of drives + b)."""
+    return saturate(drive + bias, fmt.state_range)
+
+
+def nudge(s: np.ndarray, r_prev: np.ndarray, target: np.ndarray, beta_shift: int,
+          sign: int, fmt: FixedFormat) -> np.ndarray:
+    """The output layer's nudging force added to its step: s + sign ((d - r_prev) >> k),
+    beta = 2^-k, ``target`` d in rate units (0 or the rate maximum)."""
+    return saturate(s + sign * ((target - r_prev) >> beta_shift), fmt.state_range)
+
+
+def rate(s: np.ndarray, fmt: FixedFormat) -> np.ndarray:
+    """The graded spike a layer sends: r = clip(s, 0, 2^rate_bits - 1)."""
+    return np.clip(s, 0, fmt.rate_max)
+
+
+def update_shift(fmt: FixedFormat, lr_shift: int, beta_shift: int, weight_exp: int) -> int:
+    """n of the weight update: 2 rate_bits + 1 + l - k - q (see the module docstring)."""
+    return 2 * fmt.rate_bits + 1 + lr_shift - beta_shift - weight_exp
+
+
+def contrastive_dw(post_plus: np.ndarray, pre_plus: np.ndarray, post_minus: np.ndarray,
+                   pre_minus: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """dw = SR((r_post^+ r_pre^+T - r_post^- r_pre^-T) / 2^n), shape (n_post, n_pre)."""
+    products = np.outer(post_plus, pre_plus) - np.outer(post_minus, pre_minus)
+    return stochastic_shift(products, n, rng)
+
+
+def apply_dw(w: np.ndarray, dw: np.ndarray, fmt: FixedFormat) -> np.ndarray:
+    """w <- sat(w + dw) on the mantissa range."""
+    return saturate(w + dw, fmt.weight_range)
