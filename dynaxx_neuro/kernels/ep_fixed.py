@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.params import Int, option, require, validate
 
 
@@ -147,3 +148,22 @@ def contrastive_dw(post_plus: np.ndarray, pre_plus: np.ndarray, post_minus: np.n
 def apply_dw(w: np.ndarray, dw: np.ndarray, fmt: FixedFormat) -> np.ndarray:
     """w <- sat(w + dw) on the mantissa range."""
     return saturate(w + dw, fmt.weight_range)
+
+
+def period_step(schedule: ep.EPSchedule, k: int, s: np.ndarray, s_free: np.ndarray | None,
+                drive: np.ndarray, bias: np.ndarray, fmt: FixedFormat, beta_shift: int,
+                target: np.ndarray | None, r_prev: np.ndarray) -> np.ndarray:
+    """The state of a layer after period step ``k`` of ``schedule`` (the integer twin of
+    ``rules.ep.layer_step``): 0 at the reset, the free equilibrium ``s_free`` at the restore
+    step, else :func:`layer_step`, plus for the output layer (``target`` given) the nudging
+    of the phase, + in the +beta phase and - in the -beta phase."""
+    code = schedule.phase(k)
+    if code == ep.RESET:
+        return np.zeros_like(s)
+    if code == ep.RESTORE:
+        return s_free.copy()
+    s = layer_step(drive, bias, fmt)
+    sign = {ep.NUDGED: +1, ep.NUDGED_NEG: -1}.get(code, 0)
+    if target is not None and sign:
+        s = nudge(s, r_prev, target, beta_shift, sign, fmt)
+    return s
