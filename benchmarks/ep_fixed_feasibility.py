@@ -52,6 +52,9 @@ def main():
     parser.add_argument("--t-free", type=int, default=12)
     parser.add_argument("--t-nudge", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shared-rounding", action="store_true",
+                        help="one rounding draw per update for all synapses, as Lava's "
+                             "bit-approximate LearningDense does")
     parser.add_argument("--name", default="ep_fixed_feasibility")
     args = parser.parse_args()
     fmt = fx.FixedFormat(weight_bits=args.weight_bits)
@@ -77,9 +80,11 @@ def main():
             minus = settle(w, q, b, x, free, args.t_nudge, fmt, d, args.beta_shift, -1)
             below_p, below_m = (x, plus[0]), (x, minus[0])
             for l in range(2):
-                dw = fx.contrastive_dw(plus[l], below_p[l], minus[l], below_m[l], n_w[l], draws)
+                dw = fx.contrastive_dw(plus[l], below_p[l], minus[l], below_m[l], n_w[l], draws,
+                                       args.shared_rounding)
                 w[l] = fx.apply_dw(w[l], dw, fmt)
-                b[l] = fx.saturate(b[l] + fx.stochastic_shift(plus[l] - minus[l], n_b, draws),
+                b[l] = fx.saturate(b[l] + fx.stochastic_shift(plus[l] - minus[l], n_b, draws,
+                                                               args.shared_rounding),
                                    fmt.state_range)
         val = accuracy(w, q, b, data.x_val, data.y_val, fmt, args.t_free, args.hidden)
         test = accuracy(w, q, b, data.x_test, data.y_test, fmt, args.t_free, args.hidden)

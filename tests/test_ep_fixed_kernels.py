@@ -85,3 +85,15 @@ def test_the_contrastive_update_has_the_sign_and_mean_of_the_float_rule():
     float_dw = ep.contrastive_dw(post_m[None] / 256, pre_m[None] / 256, post_p[None] / 256,
                                  pre_p[None] / 256, ep.contrast_scale(2.0 ** -k, True))
     np.testing.assert_allclose(mean, 2.0 ** -l * float_dw, atol=3e-4)
+
+
+def test_shared_rounding_uses_one_draw_for_all_elements_and_stays_unbiased():
+    rng = np.random.default_rng(5)
+    x = np.arange(0, 64)  # fractions 0/8 .. 7/8 of eight grid points
+    draws = np.array([fx.stochastic_shift(x, 3, rng, shared=True) for _ in range(20000)])
+    # One draw: where a small fraction rounds up, every larger fraction of the row does too.
+    fractions = x % 8
+    for row in draws[:50]:
+        up = row - x // 8
+        assert np.all(np.diff(up[np.argsort(fractions, kind="stable")][::8]) >= 0)
+    np.testing.assert_allclose(draws.mean(axis=0), x / 8, atol=0.01)

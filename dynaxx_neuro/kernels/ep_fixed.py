@@ -83,14 +83,19 @@ def saturate(x: np.ndarray, bounds: tuple[int, int]) -> np.ndarray:
     return np.clip(x, bounds[0], bounds[1])
 
 
-def stochastic_shift(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+def stochastic_shift(x: np.ndarray, n: int, rng: np.random.Generator,
+                     shared: bool = False) -> np.ndarray:
     """SR(x / 2^n) = floor((x + u) / 2^n) with u uniform in [0, 2^n) (n >= 0): unbiased
-    rounding of integers ``x`` to a coarser grid, as the learning engine rounds updates."""
+    rounding of integers ``x`` to a coarser grid, as the learning engine rounds updates.
+
+    ``shared``: one u for every element, as Lava's bit-approximate LearningDense rounds all
+    synapses of a learning epoch with one random number (``kernels.learning_engine``;
+    Loihi draws per synapse): each element is still unbiased, but the errors correlate."""
     require(n >= 0, f"the update shift must be >= 0, got {n}; lower the learning rate or the "
             "weight exponent.")
     if n == 0:
         return x.astype(np.int64)
-    u = rng.integers(0, 2 ** n, size=np.shape(x), dtype=np.int64)
+    u = rng.integers(0, 2 ** n, size=() if shared else np.shape(x), dtype=np.int64)
     return (np.asarray(x, dtype=np.int64) + u) >> n
 
 
@@ -139,10 +144,12 @@ def update_shift(fmt: FixedFormat, lr_shift: int, beta_shift: int, weight_exp: i
 
 
 def contrastive_dw(post_plus: np.ndarray, pre_plus: np.ndarray, post_minus: np.ndarray,
-                   pre_minus: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """dw = SR((r_post^+ r_pre^+T - r_post^- r_pre^-T) / 2^n), shape (n_post, n_pre)."""
+                   pre_minus: np.ndarray, n: int, rng: np.random.Generator,
+                   shared: bool = False) -> np.ndarray:
+    """dw = SR((r_post^+ r_pre^+T - r_post^- r_pre^-T) / 2^n), shape (n_post, n_pre)
+    (``shared``: one rounding draw for all synapses, see :func:`stochastic_shift`)."""
     products = np.outer(post_plus, pre_plus) - np.outer(post_minus, pre_minus)
-    return stochastic_shift(products, n, rng)
+    return stochastic_shift(products, n, rng, shared)
 
 
 def apply_dw(w: np.ndarray, dw: np.ndarray, fmt: FixedFormat) -> np.ndarray:
