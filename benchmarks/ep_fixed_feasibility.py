@@ -46,6 +46,8 @@ def main():
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--weight-bits", type=int, default=8)
+    parser.add_argument("--rate-bits", type=int, default=8,
+                        help="7 fits the learning engine's 7-bit traces")
     parser.add_argument("--weight-exp", type=int, default=8, help="q: W = w / 2^q")
     parser.add_argument("--lr-shift", type=int, default=7, help="lr = 2^-l per sample")
     parser.add_argument("--beta-shift", type=int, default=1, help="beta = 2^-k")
@@ -57,7 +59,7 @@ def main():
                              "bit-approximate LearningDense does")
     parser.add_argument("--name", default="ep_fixed_feasibility")
     args = parser.parse_args()
-    fmt = fx.FixedFormat(weight_bits=args.weight_bits)
+    fmt = fx.FixedFormat(rate_bits=args.rate_bits, weight_bits=args.weight_bits)
     data = prepare_splits("digits", None, 0.1, args.seed)
     sizes = (64, args.hidden, 10)
     rng, draws = stream(args.seed, INIT), np.random.default_rng([args.seed, 17])
