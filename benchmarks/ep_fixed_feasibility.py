@@ -54,6 +54,9 @@ def main():
     parser.add_argument("--t-free", type=int, default=12)
     parser.add_argument("--t-nudge", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trace-bits", type=int, default=None,
+                        help="the update reads rates >> (rate bits - trace bits), as 7-bit "
+                             "learning-engine traces would hold them [none: the full rates]")
     parser.add_argument("--shared-rounding", action="store_true",
                         help="one rounding draw per update for all synapses, as Lava's "
                              "bit-approximate LearningDense does")
@@ -67,7 +70,8 @@ def main():
     w = [fx.quantize_weights(ep.glorot_uniform(n_post, n_pre, rng), q[i], fmt, draws)
          for i, (n_pre, n_post) in enumerate(zip(sizes, sizes[1:]))]
     b = [np.zeros(n, np.int64) for n in sizes[1:]]
-    n_w = [fx.update_shift(fmt, args.lr_shift, args.beta_shift, qi) for qi in q]
+    drop = 0 if args.trace_bits is None else args.rate_bits - args.trace_bits
+    n_w = [fx.update_shift(fmt, args.lr_shift, args.beta_shift, qi) - 2 * drop for qi in q]
     n_b = 1 + args.lr_shift - args.beta_shift
     targets = np.eye(10, dtype=np.int64) * fmt.rate_max
     curve, start = [], time.perf_counter()
@@ -82,8 +86,8 @@ def main():
             minus = settle(w, q, b, x, free, args.t_nudge, fmt, d, args.beta_shift, -1)
             below_p, below_m = (x, plus[0]), (x, minus[0])
             for l in range(2):
-                dw = fx.contrastive_dw(plus[l], below_p[l], minus[l], below_m[l], n_w[l], draws,
-                                       args.shared_rounding)
+                dw = fx.contrastive_dw(plus[l] >> drop, below_p[l] >> drop, minus[l] >> drop,
+                                       below_m[l] >> drop, n_w[l], draws, args.shared_rounding)
                 w[l] = fx.apply_dw(w[l], dw, fmt)
                 b[l] = fx.saturate(b[l] + fx.stochastic_shift(plus[l] - minus[l], n_b, draws,
                                                                args.shared_rounding),
