@@ -57,6 +57,10 @@ def main():
     parser.add_argument("--trace-bits", type=int, default=None,
                         help="the update reads rates >> (rate bits - trace bits), as 7-bit "
                              "learning-engine traces would hold them [none: the full rates]")
+    parser.add_argument("--engine", action="store_true",
+                        help="weights as Lava's LearningDense holds them, updated as its "
+                             "learning engine applies the EP rule "
+                             "(kernels.ep_fixed.engine_contrastive_update)")
     parser.add_argument("--shared-rounding", action="store_true",
                         help="one rounding draw per update for all synapses, as Lava's "
                              "bit-approximate LearningDense does")
@@ -70,6 +74,9 @@ def main():
     w = [fx.quantize_weights(ep.glorot_uniform(n_post, n_pre, rng), q[i], fmt, draws)
          for i, (n_pre, n_post) in enumerate(zip(sizes, sizes[1:]))]
     b = [np.zeros(n, np.int64) for n in sizes[1:]]
+    if args.engine:  # Lava's weights are 2 x the mantissa with exponent -(q + 1)
+        c = fx.third_factor(fmt, args.lr_shift, args.beta_shift, q[0])
+        w, q = [fx.LAVA_WEIGHT_FACTOR * m for m in w], tuple(qi + 1 for qi in q)
     drop = 0 if args.trace_bits is None else args.rate_bits - args.trace_bits
     n_w = [fx.update_shift(fmt, args.lr_shift, args.beta_shift, qi) - 2 * drop for qi in q]
     n_b = 1 + args.lr_shift - args.beta_shift
@@ -86,6 +93,13 @@ def main():
             minus = settle(w, q, b, x, free, args.t_nudge, fmt, d, args.beta_shift, -1)
             below_p, below_m = (x, plus[0]), (x, minus[0])
             for l in range(2):
+                if args.engine:
+                    w[l] = fx.engine_contrastive_update(w[l], plus[l], below_p[l], minus[l],
+                                                        below_m[l], c, draws.random(2))
+                    b[l] = fx.saturate(b[l] + fx.stochastic_shift(plus[l] - minus[l], n_b,
+                                                                   draws, True),
+                                       fmt.state_range)
+                    continue
                 dw = fx.contrastive_dw(plus[l] >> drop, below_p[l] >> drop, minus[l] >> drop,
                                        below_m[l] >> drop, n_w[l], draws, args.shared_rounding)
                 w[l] = fx.apply_dw(w[l], dw, fmt)
@@ -94,7 +108,8 @@ def main():
                                    fmt.state_range)
         val = accuracy(w, q, b, data.x_val, data.y_val, fmt, args.t_free, args.hidden)
         test = accuracy(w, q, b, data.x_test, data.y_test, fmt, args.t_free, args.hidden)
-        saturated = float(np.mean([np.isin(m, fmt.weight_range).mean() for m in w]))
+        bounds = (-256, 255) if args.engine else fmt.weight_range
+        saturated = float(np.mean([np.isin(m, bounds).mean() for m in w]))
         curve.append({"epoch": epoch, "train": correct / len(data.x_train), "val": val,
                       "test": test, "saturated_weight_fraction": saturated})
         print(curve[-1], flush=True)

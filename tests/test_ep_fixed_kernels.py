@@ -97,3 +97,37 @@ def test_shared_rounding_uses_one_draw_for_all_elements_and_stays_unbiased():
         up = row - x // 8
         assert np.all(np.diff(up[np.argsort(fractions, kind="stable")][::8]) >= 0)
     np.testing.assert_allclose(draws.mean(axis=0), x / 8, atol=0.01)
+
+
+def test_the_ep_rule_on_the_learning_engine_is_the_engine_twins_update_bit_for_bit():
+    """``EP_RULE`` run through ``kernels.learning_engine`` (bit-exact with Lava's LearningDense,
+    tests/test_learning_engine.py) for the two learning epochs of a period equals
+    ``engine_contrastive_update``, over random weights, rates and the engine's draws."""
+    from dynaxx_neuro.kernels import learning_engine as le
+    c = fx.third_factor(FMT, 7, 1, 8)
+    assert c == 32
+    params = le.EngineParams(dw=fx.EP_RULE, t_epoch=1, rng_seed=1,
+                             x1=le.Trace(0.0, 65535.0), three_factor=True,
+                             graded=le.GradedSpikeCfg.OVERWRITE, num_message_bits=8)
+    rng = np.random.default_rng(6)
+    changed = 0
+    for _ in range(20):
+        w = fx.LAVA_WEIGHT_FACTOR * rng.integers(-128, 128, size=(6, 9))
+        pre_p, pre_m = rng.integers(0, 256, 9), rng.integers(0, 256, 9)
+        post_p, post_m = rng.integers(0, 256, 6), rng.integers(0, 256, 6)
+        pre_m[:2] = 0  # silent pre units: x0 = 0 blocks their stale x1
+        randoms = le.Randoms.for_run(1, 3, 1)
+        state = le.replace(le.SynapseState.initial(w), time_step=1)  # weights already even
+        zeros, ones = np.zeros(6, int), np.full(6, c)
+        state, _ = le.step(state, params, randoms, pre_p, None, (post_p >> 1, ones, zeros))
+        state, _ = le.step(state, params, randoms, pre_m, None, (post_m >> 1, zeros, ones))
+        ours = fx.engine_contrastive_update(w, post_p, pre_p, post_m, pre_m, c,
+                                            (randoms.conn[2], randoms.conn[3]))
+        np.testing.assert_array_equal(ours, state.weights)
+        changed += int((ours != w).any())
+    assert changed == 20
+
+
+def test_a_learning_rate_the_y_trace_cannot_carry_is_refused_with_the_range():
+    with pytest.raises(ValueError, match="outside the 7-bit y trace"):
+        fx.third_factor(FMT, 0, 1, 8)  # lr = 1 would need 2^12

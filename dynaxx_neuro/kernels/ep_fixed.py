@@ -174,3 +174,55 @@ def period_step(schedule: ep.EPSchedule, k: int, s: np.ndarray, s_free: np.ndarr
     if target is not None and sign:
         s = nudge(s, r_prev, target, beta_shift, sign, fmt)
     return s
+
+
+# --- the update as Lava's learning engine applies it ---------------------------------------
+
+# The EP update in Loihi's sum-of-products grammar, for a LearningDense with a
+# Loihi3FLearningRule, t_epoch = 1, graded pre spikes in OVERWRITE mode and a post neuron that
+# sends y1 = r >> 1 every step and the third factor c on y2 at the last step of the +beta phase
+# and on y3 at the last step of the -beta phase (0 elsewhere).
+EP_RULE = "2^-7 * x0 * x1 * y1 * y2 - 2^-7 * x0 * x1 * y1 * y3"
+# Lava's 8-bit MIXED weights are even (kernels.learning_engine.truncate_weights): the engine
+# holds 2 w, with weight_exp -(q + 1).
+LAVA_WEIGHT_FACTOR = 2
+
+
+def third_factor(fmt: FixedFormat, lr_shift: int, beta_shift: int, weight_exp: int) -> int:
+    """The value c = 2^j the post neuron sends on y2 / y3 at the phase ends.
+
+    The engine changes a 9-bit weight by floor(x1 y1 c / 2^10) 2^-7 per product
+    (``kernels.learning_engine.apply_products``: three 7-bit factors shift by 10; the
+    ``2^-7`` constant scales the result), with x1 ~ r_pre / 2 and y1 ~ r_post / 2, i.e. by
+    about r_post r_pre c / 2^19. The float rule on the 9-bit grid is 2 (P^+ - P^-) / 2^n
+    (:func:`update_shift`), so c = 2^(20 - n); c must fit the 7-bit y trace (j in [0, 6])."""
+    j = 20 - update_shift(fmt, lr_shift, beta_shift, weight_exp)
+    require(fmt.rate_bits == 8 and 0 <= j <= 6,
+            f"--lr-shift {lr_shift} with --beta-shift {beta_shift} and weight exponent "
+            f"{weight_exp} needs the third factor 2^{j}, outside the 7-bit y trace "
+            "(2^0 .. 2^6, with 8-bit rates).")
+    return 2 ** j
+
+
+def engine_contrastive_update(w_lava: np.ndarray, post_plus: np.ndarray, pre_plus: np.ndarray,
+                              post_minus: np.ndarray, pre_minus: np.ndarray, c: int,
+                              draws: tuple[float, float]) -> np.ndarray:
+    """The update ``EP_RULE`` makes in Lava's bit-approximate LearningDense over the two
+    learning epochs at the ends of the +beta and -beta phases, on the engine's 9-bit weights
+    ``w_lava`` (``LAVA_WEIGHT_FACTOR`` x the mantissa)::
+
+        x1 = round_half_even(r_pre / 2), y1 = r_post >> 1   (read as 7 bits, x0 = r_pre != 0)
+        m  = (+/- y1 x1^T c) >> 10                 (floored; + at the +beta end, - at -beta)
+        acc = (W << 7) + m;  W = floor(acc / 2^7) + (u < frac(acc / 2^7));  W in [-256, 255]
+
+    with ``draws`` the two rounding numbers u (one per learning epoch, shared by every
+    synapse, as Lava draws them). Bit-exact with ``kernels.learning_engine.step`` on this
+    rule (``tests/test_ep_fixed_kernels.py``)."""
+    for post, pre, sign, u in ((post_plus, pre_plus, 1, draws[0]),
+                               (post_minus, pre_minus, -1, draws[1])):
+        x1 = np.clip(np.round(pre / 2), 0, 127).astype(np.int64)
+        y1 = np.clip(post >> 1, 0, 127)
+        m = (sign * np.outer(y1, x1) * c) >> 10
+        acc = np.clip((w_lava << 7) + m, -2 ** 15 - 1, 2 ** 15 - 1)
+        w_lava = np.clip((acc >> 7) + (u < (acc & 127) / 128), -256, 255)
+    return w_lava
