@@ -10,6 +10,7 @@ Per step, the integer program (``s``, ``b`` in units 2^-rate_bits; ``>>`` floors
     otherwise:      s = sat(a + b);  output, +beta / -beta phase: s = sat(s +/- ((d - r) >> k_beta))
     k = free end:   s_free = s
     r = clip(s, 0, 2^rate_bits - 1);  send r
+    send y1 = r >> 1;  y2 = c at the +beta end, y3 = c at the -beta end, else 0
 
 Only integer add, shift, compare and saturate on ``state_bits``-wide states, the operations
 of a Loihi 2 programmable neuron; the payload is ``rate_bits`` <= 24 bits.
@@ -36,6 +37,9 @@ class PyEPFixedLayerModelFixed(PeriodModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     target_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    s_out_y1: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+    s_out_y2: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+    s_out_y3: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
     s: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     s_free: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     r: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
@@ -45,6 +49,7 @@ class PyEPFixedLayerModelFixed(PeriodModel):
         super().__init__(proc_params)
         self.schedule, self.fmt = proc_params["schedule"], proc_params["fmt"]
         self.beta_shift, self.is_output = proc_params["beta_shift"], proc_params["is_output"]
+        self.third_factor = proc_params["third_factor"]
 
     def run_spk(self):
         drive = self.a_in.recv().astype(np.int64)
@@ -57,6 +62,10 @@ class PyEPFixedLayerModelFixed(PeriodModel):
             self.s_free = self.s.copy()
         self.r = fx.rate(self.s, self.fmt)
         self.s_out.send(self.r)
+        y1, y2, y3 = fx.post_factors(self.schedule, k, self.r, self.third_factor)
+        self.s_out_y1.send(y1)
+        self.s_out_y2.send(y2)
+        self.s_out_y3.send(y3)
 
 
 MODELS = {"fixed_pt": (PyEPFixedLayerModelFixed,)}

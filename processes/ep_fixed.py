@@ -20,17 +20,25 @@ class EPFixedLayer(AbstractProcess):
     spikes on ``s_out`` every step. ``target_in`` (output layer only, ``is_output``) carries
     the one-hot target in rate units; ``beta_shift`` k sets beta = 2^-k.
 
+    For the learning engine of the LearningDense synapses into it (``kernels.ep_fixed.EP_RULE``)
+    it sends the post-side factors of a ``Loihi3FLearningRule`` every step: ``s_out_y1`` its
+    rate r >> 1 (the 7-bit y1), ``s_out_y2`` the ``third_factor`` c at the last step of the
+    +beta phase, ``s_out_y3`` c at the last step of the -beta phase (0 at every other step).
+
     Parameters: ``schedule`` (``kernels.ep.EPSchedule``), ``cycle`` (``cycle.EpochCycle``),
     ``fmt`` (``kernels.ep_fixed.FixedFormat``).
     """
 
     def __init__(self, *, n: int, bias, schedule, cycle, fmt, beta_shift: int,
-                 is_output: bool, **kwargs):
+                 is_output: bool, third_factor: int = 0, **kwargs):
         super().__init__(schedule=schedule, cycle=cycle, fmt=fmt, beta_shift=beta_shift,
-                         is_output=is_output, **kwargs)
+                         is_output=is_output, third_factor=third_factor, **kwargs)
         self.a_in = InPort(shape=(n,))
         self.target_in = InPort(shape=(n,))
         self.s_out = OutPort(shape=(n,))
+        self.s_out_y1 = OutPort(shape=(n,))
+        self.s_out_y2 = OutPort(shape=(n,))
+        self.s_out_y3 = OutPort(shape=(n,))
         self.s = Var(shape=(n,), init=0)
         self.s_free = Var(shape=(n,), init=0)
         self.r = Var(shape=(n,), init=0)

@@ -188,6 +188,16 @@ EP_RULE = "2^-7 * x0 * x1 * y1 * y2 - 2^-7 * x0 * x1 * y1 * y3"
 LAVA_WEIGHT_FACTOR = 2
 
 
+def post_factors(schedule: ep.EPSchedule, k: int, r: np.ndarray,
+                 c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a post neuron sends its learning engine at period step ``k``: y1 = r >> 1 (the
+    7-bit trace of its rate), y2 = c at the last step of the +beta phase, y3 = c at the last
+    step of the -beta phase (symmetric nudging), 0 otherwise."""
+    y2 = np.full_like(r, c if k == schedule.nudged_end else 0)
+    y3 = np.full_like(r, c if schedule.symmetric and k == schedule.period - 1 else 0)
+    return r >> 1, y2, y3
+
+
 def third_factor(fmt: FixedFormat, lr_shift: int, beta_shift: int, weight_exp: int) -> int:
     """The value c = 2^j the post neuron sends on y2 / y3 at the phase ends.
 
