@@ -61,6 +61,9 @@ def main():
                         help="weights as Lava's LearningDense holds them, updated as its "
                              "learning engine applies the EP rule "
                              "(kernels.ep_fixed.engine_contrastive_update)")
+    parser.add_argument("--update-between-phases", action="store_true",
+                        help="with --engine: the +beta update lands before the -beta phase "
+                             "settles, as LearningDense applies it at the +beta end")
     parser.add_argument("--shared-rounding", action="store_true",
                         help="one rounding draw per update for all synapses, as Lava's "
                              "bit-approximate LearningDense does")
@@ -90,21 +93,26 @@ def main():
                                        np.zeros(10, np.int64)), args.t_free, fmt)
             correct += int(free[1].argmax() == data.y_train[i])
             plus = settle(w, q, b, x, free, args.t_nudge, fmt, d, args.beta_shift, +1)
+            if args.engine and args.update_between_phases:
+                below_p = (x, plus[0])
+                w = [fx.engine_epoch_update(w[l], plus[l], below_p[l], +1, c, draws.random())
+                     for l in range(2)]
             minus = settle(w, q, b, x, free, args.t_nudge, fmt, d, args.beta_shift, -1)
             below_p, below_m = (x, plus[0]), (x, minus[0])
             for l in range(2):
-                if args.engine:
+                if args.engine and args.update_between_phases:
+                    w[l] = fx.engine_epoch_update(w[l], minus[l], below_m[l], -1, c,
+                                                  draws.random())
+                elif args.engine:
                     w[l] = fx.engine_contrastive_update(w[l], plus[l], below_p[l], minus[l],
                                                         below_m[l], c, draws.random(2))
-                    b[l] = fx.saturate(b[l] + fx.stochastic_shift(plus[l] - minus[l], n_b,
-                                                                   draws, True),
-                                       fmt.state_range)
-                    continue
-                dw = fx.contrastive_dw(plus[l] >> drop, below_p[l] >> drop, minus[l] >> drop,
-                                       below_m[l] >> drop, n_w[l], draws, args.shared_rounding)
-                w[l] = fx.apply_dw(w[l], dw, fmt)
+                else:
+                    dw = fx.contrastive_dw(plus[l] >> drop, below_p[l] >> drop,
+                                           minus[l] >> drop, below_m[l] >> drop, n_w[l], draws,
+                                           args.shared_rounding)
+                    w[l] = fx.apply_dw(w[l], dw, fmt)
                 b[l] = fx.saturate(b[l] + fx.stochastic_shift(plus[l] - minus[l], n_b, draws,
-                                                               args.shared_rounding),
+                                                               args.shared_rounding or args.engine),
                                    fmt.state_range)
         val = accuracy(w, q, b, data.x_val, data.y_val, fmt, args.t_free, args.hidden)
         test = accuracy(w, q, b, data.x_test, data.y_test, fmt, args.t_free, args.hidden)

@@ -228,11 +228,16 @@ def engine_contrastive_update(w_lava: np.ndarray, post_plus: np.ndarray, pre_plu
     with ``draws`` the two rounding numbers u (one per learning epoch, shared by every
     synapse, as Lava draws them). Bit-exact with ``kernels.learning_engine.step`` on this
     rule (``tests/test_ep_fixed_kernels.py``)."""
-    for post, pre, sign, u in ((post_plus, pre_plus, 1, draws[0]),
-                               (post_minus, pre_minus, -1, draws[1])):
-        x1 = np.clip(np.round(pre / 2), 0, 127).astype(np.int64)
-        y1 = np.clip(post >> 1, 0, 127)
-        m = (sign * np.outer(y1, x1) * c) >> 10
-        acc = np.clip((w_lava << 7) + m, -2 ** 15 - 1, 2 ** 15 - 1)
-        w_lava = np.clip((acc >> 7) + (u < (acc & 127) / 128), -256, 255)
-    return w_lava
+    w_lava = engine_epoch_update(w_lava, post_plus, pre_plus, +1, c, draws[0])
+    return engine_epoch_update(w_lava, post_minus, pre_minus, -1, c, draws[1])
+
+
+def engine_epoch_update(w_lava: np.ndarray, post: np.ndarray, pre: np.ndarray, sign: int,
+                        c: int, u: float) -> np.ndarray:
+    """One learning epoch of ``EP_RULE`` (the +beta end: ``sign`` +1, the -beta end: -1),
+    with the epoch's shared rounding number ``u`` (see :func:`engine_contrastive_update`)."""
+    x1 = np.clip(np.round(pre / 2), 0, 127).astype(np.int64)
+    y1 = np.clip(post >> 1, 0, 127)
+    m = (sign * np.outer(y1, x1) * c) >> 10
+    acc = np.clip((w_lava << 7) + m, -2 ** 15 - 1, 2 ** 15 - 1)
+    return np.clip((acc >> 7) + (u < (acc & 127) / 128), -256, 255)
