@@ -61,6 +61,9 @@ def main():
                         help="weights as Lava's LearningDense holds them, updated as its "
                              "learning engine applies the EP rule "
                              "(kernels.ep_fixed.engine_contrastive_update)")
+    parser.add_argument("--lr-halving-epochs", type=int, default=0,
+                        help="with --engine: halve the rate (the third factor, and the bias "
+                             "rate) every N epochs [0: constant]")
     parser.add_argument("--update-between-phases", action="store_true",
                         help="with --engine: the +beta update lands before the -beta phase "
                              "settles, as LearningDense applies it at the +beta end")
@@ -85,8 +88,12 @@ def main():
     n_b = 1 + args.lr_shift - args.beta_shift
     targets = np.eye(10, dtype=np.int64) * fmt.rate_max
     curve, start = [], time.perf_counter()
+    c0, n_b0 = (c if args.engine else None), n_b
     for epoch in range(args.epochs):
         correct = 0
+        if args.engine and args.lr_halving_epochs:
+            halvings = epoch // args.lr_halving_epochs
+            c, n_b = max(c0 >> halvings, 1), n_b0 + halvings
         for i in epoch_order(args.seed, epoch, len(data.x_train), 1).ravel():
             x, d = fx.quantize_rates(data.x_train[i], fmt), targets[data.y_train[i]]
             free = settle(w, q, b, x, (np.zeros(args.hidden, np.int64),
