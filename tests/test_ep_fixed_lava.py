@@ -60,31 +60,51 @@ def _numpy_twin(mantissas, biases, x, target, q, beta_shift, steps):
     return rates
 
 
-def test_integer_layers_on_lava_send_what_the_numpy_twin_computes():
+def _run_two_layers(mantissas, biases, x, target, q, beta_shift, periods, rule_seed=None,
+                    third_factor=0):
+    """Run the 20-12-5 integer graph on Lava for ``periods`` periods: x through Dense into
+    the hidden layer, Dense (or, with ``rule_seed``, a LearningDense with ``EP_RULE`` fed by
+    the output layer's post factors) into the output, Dense W^T back. Returns the rates both
+    layers sent at every step ((n, T) each) and the final hidden-to-output weights."""
     from dynaxx_neuro.backends import prepare_lava_import
     prepare_lava_import()
-    from lava.proc.dense.process import Dense
+    from lava.magma.core.learning.constants import GradedSpikeCfg
+    from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
+    from lava.proc.dense.process import Dense, LearningDense
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
 
     from dynaxx_neuro.networks.lava_graph import LavaGraph
     from dynaxx_neuro.processes.ep_fixed import EPFixedLayer
 
-    mantissas, biases, x, target = _problem()
-    q, beta_shift, periods = 8, 1, 2
     steps = periods * SCHEDULE.period
     cycle = EpochCycle(periods, 0, 0, 1, SCHEDULE.period)
-    common = dict(schedule=SCHEDULE, cycle=cycle, fmt=FMT, beta_shift=beta_shift)
+    common = dict(schedule=SCHEDULE, cycle=cycle, fmt=FMT, beta_shift=beta_shift,
+                  third_factor=third_factor)
     hidden = EPFixedLayer(n=len(biases[0]), bias=biases[0], is_output=False, **common)
     output = EPFixedLayer(n=len(biases[1]), bias=biases[1], is_output=True, **common)
     source = Source(data=np.repeat(x[:, None], steps, axis=1))
     targets = Source(data=np.repeat(target[:, None], steps, axis=1))
     dense = dict(num_message_bits=FMT.rate_bits, weight_exp=-(q + 1))
-    forward0 = Dense(weights=2 * mantissas[0], **dense)
-    forward1 = Dense(weights=2 * mantissas[1], **dense)
-    backward1 = Dense(weights=2 * mantissas[1].T.copy(), **dense)
-    hidden_sink, output_sink = Sink(shape=(len(biases[0]),), buffer=steps), \
-        Sink(shape=(len(biases[1]),), buffer=steps)
+    w0, w1 = (fx.LAVA_WEIGHT_FACTOR * m for m in mantissas)
+    forward0 = Dense(weights=w0, **dense)
+    backward1 = Dense(weights=w1.T.copy(), **dense)
+    extra = []
+    if rule_seed is None:
+        forward1 = Dense(weights=w1.copy(), **dense)
+    else:
+        rule = Loihi3FLearningRule(dw=fx.EP_RULE, t_epoch=1, rng_seed=rule_seed,
+                                   x1_impulse=0, x1_tau=65535)
+        forward1 = LearningDense(weights=w1.copy(), learning_rule=rule,
+                                 graded_spike_cfg=GradedSpikeCfg.OVERWRITE, **dense)
+        no_bap = Source(data=np.zeros((len(biases[1]), steps), dtype=np.int32))
+        no_bap.s_out.connect(forward1.s_in_bap)
+        for out_port, in_port in ((output.s_out_y1, forward1.s_in_y1),
+                                  (output.s_out_y2, forward1.s_in_y2),
+                                  (output.s_out_y3, forward1.s_in_y3)):
+            out_port.connect(in_port)
+        extra.append(no_bap)
+    sinks = [Sink(shape=(len(b),), buffer=steps) for b in biases]
     source.s_out.connect(forward0.s_in)
     forward0.a_out.connect(hidden.a_in)
     hidden.s_out.connect(forward1.s_in)
@@ -92,15 +112,23 @@ def test_integer_layers_on_lava_send_what_the_numpy_twin_computes():
     output.s_out.connect(backward1.s_in)
     backward1.a_out.connect(hidden.a_in)
     targets.s_out.connect(output.target_in)
-    hidden.s_out.connect(hidden_sink.a_in)
-    output.s_out.connect(output_sink.a_in)
-    graph = LavaGraph([hidden, output, source, targets, forward0, forward1, backward1,
-                       hidden_sink, output_sink], "fixed_pt")
+    hidden.s_out.connect(sinks[0].a_in)
+    output.s_out.connect(sinks[1].a_in)
+    graph = LavaGraph([hidden, output, source, targets, *extra, forward0, forward1,
+                       backward1, *sinks], "fixed_pt")
     try:
         graph.run(steps)
-        got_h, got_y = hidden_sink.data.get(), output_sink.data.get()
+        h, y = (sink.data.get().astype(np.int64) for sink in sinks)
+        return h, y, forward1.weights.get()
     finally:
         graph.stop()
+
+
+def test_integer_layers_on_lava_send_what_the_numpy_twin_computes():
+    mantissas, biases, x, target = _problem()
+    q, beta_shift, periods = 8, 1, 2
+    steps = periods * SCHEDULE.period
+    got_h, got_y, _ = _run_two_layers(mantissas, biases, x, target, q, beta_shift, periods)
     expected = _numpy_twin(mantissas, biases, x, target, q, beta_shift, steps)
     np.testing.assert_array_equal(got_h.T, np.array([e[0] for e in expected]))
     np.testing.assert_array_equal(got_y.T, np.array([e[1] for e in expected]))
@@ -117,62 +145,15 @@ def test_a_learning_dense_with_the_ep_rule_learns_what_the_engine_update_says():
     sent by the output layer (y1, and the third factor at the ends of the two nudged phases):
     after one period its weights are ``engine_contrastive_update`` of the rates the layers
     sent at those two steps, with Lava's own rounding draws, bit for bit."""
-    from dynaxx_neuro.backends import prepare_lava_import
-    prepare_lava_import()
-    from lava.magma.core.learning.constants import GradedSpikeCfg
-    from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
-    from lava.proc.dense.process import Dense, LearningDense
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
-
     from dynaxx_neuro.kernels import learning_engine as le
-    from dynaxx_neuro.networks.lava_graph import LavaGraph
-    from dynaxx_neuro.processes.ep_fixed import EPFixedLayer
 
     mantissas, biases, x, target = _problem(seed=1)
-    q, beta_shift, steps, seed = 8, 1, SCHEDULE.period, 3
+    q, beta_shift, seed = 8, 1, 3
     c = fx.third_factor(FMT, 7, beta_shift, q)
-    cycle = EpochCycle(1, 0, 0, 1, SCHEDULE.period)
-    common = dict(schedule=SCHEDULE, cycle=cycle, fmt=FMT, beta_shift=beta_shift,
-                  third_factor=c)
-    hidden = EPFixedLayer(n=len(biases[0]), bias=biases[0], is_output=False, **common)
-    output = EPFixedLayer(n=len(biases[1]), bias=biases[1], is_output=True, **common)
-    source = Source(data=np.repeat(x[:, None], steps, axis=1))
-    targets = Source(data=np.repeat(target[:, None], steps, axis=1))
-    no_bap = Source(data=np.zeros((len(biases[1]), steps), dtype=np.int32))
-    dense = dict(num_message_bits=FMT.rate_bits, weight_exp=-(q + 1))
+    h, y, learned = _run_two_layers(mantissas, biases, x, target, q, beta_shift, 1, seed, c)
     w1 = fx.LAVA_WEIGHT_FACTOR * mantissas[1]
-    rule = Loihi3FLearningRule(dw=fx.EP_RULE, t_epoch=1, rng_seed=seed, x1_impulse=0,
-                               x1_tau=65535)
-    forward0 = Dense(weights=2 * mantissas[0], **dense)
-    forward1 = LearningDense(weights=w1.copy(), learning_rule=rule,
-                             graded_spike_cfg=GradedSpikeCfg.OVERWRITE, **dense)
-    backward1 = Dense(weights=w1.T.copy(), **dense)
-    sinks = [Sink(shape=(len(b),), buffer=steps) for b in biases]
-    source.s_out.connect(forward0.s_in)
-    forward0.a_out.connect(hidden.a_in)
-    hidden.s_out.connect(forward1.s_in)
-    forward1.a_out.connect(output.a_in)
-    output.s_out.connect(backward1.s_in)
-    backward1.a_out.connect(hidden.a_in)
-    targets.s_out.connect(output.target_in)
-    no_bap.s_out.connect(forward1.s_in_bap)
-    for out_port, in_port in ((output.s_out_y1, forward1.s_in_y1),
-                              (output.s_out_y2, forward1.s_in_y2),
-                              (output.s_out_y3, forward1.s_in_y3)):
-        out_port.connect(in_port)
-    hidden.s_out.connect(sinks[0].a_in)
-    output.s_out.connect(sinks[1].a_in)
-    graph = LavaGraph([hidden, output, source, targets, no_bap, forward0, forward1, backward1,
-                       *sinks], "fixed_pt")
-    try:
-        graph.run(steps)
-        learned = forward1.weights.get()
-        h, y = (sink.data.get().astype(np.int64) for sink in sinks)
-    finally:
-        graph.stop()
     plus, minus = SCHEDULE.nudged_end, SCHEDULE.period - 1
-    conn = le.Randoms.for_run(seed, steps, 1).conn
+    conn = le.Randoms.for_run(seed, SCHEDULE.period, 1).conn
     expected = fx.engine_contrastive_update(w1, y[:, plus], h[:, plus], y[:, minus],
                                             h[:, minus], c, (conn[plus + 1], conn[minus + 1]))
     np.testing.assert_array_equal(learned, expected)
