@@ -64,6 +64,10 @@ def main():
     parser.add_argument("--lr-halving-epochs", type=int, default=0,
                         help="with --engine: halve the rate (the third factor, and the bias "
                              "rate) every N epochs [0: constant]")
+    parser.add_argument("--decimate-epochs", type=int, default=0,
+                        help="with --engine: every N epochs, learn on half as many samples "
+                             "(the rule's u-dependency; keeps each update's resolution) "
+                             "[0: every sample]")
     parser.add_argument("--update-between-phases", action="store_true",
                         help="with --engine: the +beta update lands before the -beta phase "
                              "settles, as LearningDense applies it at the +beta end")
@@ -94,11 +98,14 @@ def main():
         if args.engine and args.lr_halving_epochs:
             halvings = epoch // args.lr_halving_epochs
             c, n_b = max(c0 >> halvings, 1), n_b0 + halvings
-        for i in epoch_order(args.seed, epoch, len(data.x_train), 1).ravel():
+        every = 2 ** (epoch // args.decimate_epochs) if args.decimate_epochs else 1
+        for j, i in enumerate(epoch_order(args.seed, epoch, len(data.x_train), 1).ravel()):
             x, d = fx.quantize_rates(data.x_train[i], fmt), targets[data.y_train[i]]
             free = settle(w, q, b, x, (np.zeros(args.hidden, np.int64),
                                        np.zeros(10, np.int64)), args.t_free, fmt)
             correct += int(free[1].argmax() == data.y_train[i])
+            if j % every:
+                continue  # a period without a learning epoch (u = 0)
             plus = settle(w, q, b, x, free, args.t_nudge, fmt, d, args.beta_shift, +1)
             if args.engine and args.update_between_phases:
                 below_p = (x, plus[0])
