@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
-from dynaxx_neuro.cycle import EpochCycle, Launch
+from dynaxx_neuro.cycle import EpochCycle, Launch, n_train_batches
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
 from dynaxx_neuro.networks.result import EpochResult
@@ -41,7 +41,7 @@ class EPLavaRunner:
         self.config, self.data, self.params, self.launch = config, data, params, launch
         self.next_epoch = launch.first_epoch
         self.batch_size = config.batch_size
-        self.batches_per_epoch = len(data.x_train) // config.batch_size
+        self.batches_per_epoch = n_train_batches(len(data.x_train), config.batch_size)
         self.graph = None
 
     def _build(self, data: Splits) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.activity import sent_events
-from dynaxx_neuro.cycle import Launch, n_eval_batches, padded_batch
+from dynaxx_neuro.cycle import Launch, n_eval_batches, n_train_batches, padded_batch
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.networks.result import EpochResult
@@ -132,7 +132,7 @@ class EPNumpyRunner:
         self.config, self.data, self.params, self.seed = config, data, params, launch.seed
         self.backward = BackwardCopies.of(params)
         self.batch_size = config.batch_size
-        self.batches_per_epoch = len(data.x_train) // config.batch_size
+        self.batches_per_epoch = n_train_batches(len(data.x_train), config.batch_size)
 
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """One epoch: the planned training batches, then validation and test."""

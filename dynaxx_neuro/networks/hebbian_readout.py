@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.baseline import MLPConfig, MLPTrainer, cross_entropy, mlp_forward
-from dynaxx_neuro.cycle import READOUT, Launch, stream
+from dynaxx_neuro.cycle import READOUT, Launch, n_train_batches, stream
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.networks.result import EpochResult
@@ -100,7 +100,7 @@ class ReadoutRunner:
         # The stage's first epoch; without one, the first epoch this runner runs.
         self.stage_start = (launch.stage_epochs or (launch.first_epoch,))[0]
         self.batch_size = readout.readout_batch_size
-        self.batches_per_epoch = len(data.x_train) // self.batch_size
+        self.batches_per_epoch = n_train_batches(len(data.x_train), self.batch_size)
         self.features = {name: FeatureSplits.of(feature_map(name, config, params.layer,
                                                             launch.seed), data)
                          for name in readout.feature_sets}
