@@ -141,13 +141,14 @@ def make_runner(spec: RuleSpec, stage: Stage, backend: str, config, data: Splits
 class _Run:
     """A run folder read back: its rule, configuration, settings and data."""
 
-    def __init__(self, path):
+    def __init__(self, path, data: Splits | None = None):
+        """``data``: the run's data when the caller already prepared it (a new run)."""
         self.dir = RunDir.open(path)
         info = self.dir.info()
         self.spec = rule(info.get("rule"))
         self.config = P.from_dict(info["config"])
         self.settings = P.from_dict(info["settings"])
-        self._data = None
+        self._data = data
 
     def data(self) -> Splits:
         if self._data is None:
@@ -162,24 +163,25 @@ class _Run:
 
 
 def _train_stages(run: _Run, show_progress: bool) -> RunDir:
-    """Train ``run`` up to its last epoch, from its last checkpoint or from the start."""
-    checkpoint = run.dir.last_checkpoint()
-    next_epoch, arrays = (0, None) if checkpoint is None else (checkpoint[0] + 1, checkpoint[1])
+    """Train ``run`` up to its last epoch, from its last checkpoint or from the start. Each
+    stage starts from the checkpoint the one before it wrote last (read back from disk, not
+    from the runner: a Lava runner's parameters are a slow Var read)."""
     final: dict = {}
     data = run.data()
     for stage, first, end in run.bounds():
+        checkpoint = run.dir.last_checkpoint()
+        next_epoch = 0 if checkpoint is None else checkpoint[0] + 1
         if next_epoch >= end:
             continue
         params = (stage.parameters.initial(run.config, stream(run.settings.seed, INIT))
-                  if arrays is None else stage.parameters.from_arrays(arrays, run.config))
+                  if checkpoint is None else stage.parameters.from_arrays(checkpoint[1],
+                                                                           run.config))
         runner = make_runner(run.spec, stage, run.settings.backend, run.config, data, params,
                              run.settings.seed, next_epoch, (first, end))
         try:
             final = fit(runner, run.dir, data, stage.name, next_epoch, end, show_progress) or final
-            arrays = runner.parameters().to_arrays()
         finally:
             runner.close()
-        next_epoch = end
     if final:
         run.dir.update_info(final_metrics={**run.dir.info().get("final_metrics", {}), **final},
                             finished=utc_now())
@@ -194,8 +196,7 @@ def _train_baseline(run: _Run) -> None:
     the ``baseline`` table, ``backprop_*_accuracy`` and the rule-to-backprop ratio
     ``test_accuracy_vs_backprop`` into the final metrics."""
     from dynaxx_neuro.baseline import MLPConfig, MLPTrainer
-    data = run.data()
-    config = bind_data(run.config, data)
+    data, config = run.data(), run.config  # the config was bound to this data by train()
     sizes = (data.x_train.shape[1], *run.spec.hidden_sizes(config), data.n_classes)
     batch = {"batch_size": config.batch_size} if hasattr(config, "batch_size") else {}
     trainer = MLPTrainer(MLPConfig(sizes, seed=run.settings.seed, **batch))
@@ -225,18 +226,16 @@ def train(config, settings: RunSettings = RunSettings(), out=None,
     settings = dataclasses.replace(
         settings, backend=settings.backend or spec.backend_names[0],
         epochs=spec.default_epochs if settings.epochs is None else settings.epochs)
-    spec.backend(settings.backend)
+    backend = spec.backend(settings.backend)
     data = spec.data(config, prepare_splits(settings.dataset, settings.data_dir,
                                             settings.validation, settings.seed))
     config = bind_data(config, data)
     name = f"{spec.run_label(config)}-{settings.dataset}-{settings.backend}"
     directory = RunDir.create(out, name, {
         "rule": spec.name, "dataset": settings.dataset, "backend": settings.backend,
-        "tag": spec.backend(settings.backend).tag, "epochs": settings.epochs,
+        "tag": backend.tag, "epochs": settings.epochs,
         "seed": settings.seed, "settings": P.to_dict(settings), "config": P.to_dict(config)})
-    run = _Run(directory.path)
-    run._data = data
-    return _train_stages(run, show_progress)
+    return _train_stages(_Run(directory.path, data), show_progress)
 
 
 def resume(path, epochs: int | None = None, show_progress: bool = True) -> RunDir:
