@@ -21,37 +21,27 @@ import dataclasses
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
-from dynaxx_neuro.cycle import EpochCycle, Launch, n_train_batches
-from dynaxx_neuro.datasets import Splits
-from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
+from dynaxx_neuro.cycle import EpochCycle
+from dynaxx_neuro.networks.lava_graph import LavaGraph, PeriodGraphRunner
 from dynaxx_neuro.networks.result import EpochResult
-from dynaxx_neuro.rules.ep import EPConfig, EPParameters, energy_table, ep_activity, epoch_plan
-
-# Training periods run between two progress reads.
-PROGRESS_PERIODS = 10
+from dynaxx_neuro.rules.ep import EPParameters, energy_table, ep_activity, epoch_plan
 
 
-class EPLavaRunner:
-    """Trains and evaluates an EP network as Lava processes (floating_pt models).
+class EPLavaRunner(PeriodGraphRunner):
+    """Trains and evaluates an EP network as Lava processes (floating_pt models)."""
 
-    The graph is built on the first ``run_epoch`` (with the training split) or ``evaluate``
-    (without it: a cycle of evaluation periods only)."""
+    LOSS_VAR = "train_cost"
 
-    def __init__(self, config: EPConfig, data: Splits, params: EPParameters, launch: Launch):
-        self.config, self.data, self.params, self.launch = config, data, params, launch
-        self.next_epoch = launch.first_epoch
-        self.batch_size = config.batch_size
-        self.batches_per_epoch = n_train_batches(len(data.x_train), config.batch_size)
-        self.graph = None
-
-    def _build(self, data: Splits) -> None:
+    def _build(self, trains: bool, first_epoch: int) -> None:
         prepare_lava_import()
         from dynaxx_neuro.processes.ep import EPLayer, EPReadout, EPSource, EPSynapse
 
         config, params = self.config, self.params
+        data = self.data if trains else dataclasses.replace(
+            self.data, x_train=self.data.x_train[:0], y_train=self.data.y_train[:0])
         period = config.schedule.period
         self.cycle = EpochCycle(len(data.x_train), len(data.x_val), len(data.x_test),
-                                config.batch_size, period, period, self.next_epoch,
+                                config.batch_size, period, period, first_epoch,
                                 config.log_batches)
         common = dict(config=config, cycle=self.cycle)
         self.source = EPSource(data=data, seed=self.launch.seed, **common)
@@ -68,6 +58,7 @@ class EPLavaRunner:
         self._connect()
         self.graph = LavaGraph([self.source, *self.layers, *self.forward, *self.backward,
                                 self.readout], self.launch.tag)
+
     def _connect(self) -> None:
         source, layers, readout = self.source, self.layers, self.readout
         rates_below = [source.x_out] + [layer.s_out for layer in layers[:-1]]
@@ -84,37 +75,6 @@ class EPLavaRunner:
         source.target_out.connect(layers[-1].target_in)
         source.target_out.connect(readout.target_in)
         layers[-1].s_out.connect(readout.rate_in)
-
-    def run_epoch(self, epoch: int, progress=None) -> EpochResult:
-        """Run one epoch cycle on the graph: training periods, then validation and test."""
-        if epoch != self.next_epoch:
-            raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
-                             f"got {epoch}.")
-        if self.graph is None:
-            self._build(self.data)
-        elif self.cycle.n_train != len(self.data.x_train):
-            raise RuntimeError("this runner's graph was built by evaluate() and trains "
-                               "nothing; train on a new runner.")
-        accuracy, diverged = run_training_periods(
-            self.graph, self.readout, self.cycle.n_train_batches, self.cycle.train_period,
-            PROGRESS_PERIODS, "train_cost", progress)
-        if diverged:
-            return EpochResult.divergence(accuracy)
-        self.graph.run(self.cycle.eval_steps)
-        self.next_epoch += 1
-        return self._result(epoch)
-
-    def evaluate(self, epoch: int) -> EpochResult:
-        """Validation and test predictions on a graph that trains nothing (a runner that
-        has trained cannot evaluate: its graph's next periods are training periods)."""
-        if self.graph is None:
-            self._build(dataclasses.replace(self.data, x_train=self.data.x_train[:0],
-                                            y_train=self.data.y_train[:0]))
-        elif self.cycle.n_train_batches:
-            raise RuntimeError("this runner's graph has trained and would train again; "
-                               "evaluate its parameters on a new runner.")
-        self.graph.run(self.cycle.eval_steps)
-        return self._result(epoch)
 
     def _result(self, epoch: int) -> EpochResult:
         readout, n_val = self.readout, self.cycle.n_val
@@ -145,11 +105,8 @@ class EPLavaRunner:
         return np.array([[schedule.phase_beta(k, beta) for k in range(schedule.period)]
                          for beta in betas[:self.cycle.n_logged]]).reshape(-1, schedule.period)
 
-    def parameters(self) -> EPParameters:
+    def _read_parameters(self) -> EPParameters:
         """Weights, biases and velocities read from the graph (forward copies)."""
-        if self.graph is None:
-            return self.params
-        self.graph.require_started()
         return EPParameters([s.weights.get() for s in self.forward],
                             [layer.bias.get() for layer in self.layers],
                             [s.velocity.get() for s in self.forward],
@@ -158,11 +115,6 @@ class EPLavaRunner:
     def backward_weights(self) -> list[np.ndarray]:
         """The W_i^T copies held by the backward synapses (for the symmetry check)."""
         return [s.weights.get() for s in self.backward]
-
-    def close(self) -> None:
-        """Stop the Lava runtime (its OS processes)."""
-        if self.graph is not None:
-            self.graph.stop()
 
 
 def _mean(values: np.ndarray) -> float:

@@ -17,47 +17,25 @@ from __future__ import annotations
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
-from dynaxx_neuro.cycle import TEST, VAL, Launch, n_train_batches
-from dynaxx_neuro.datasets import Splits
+from dynaxx_neuro.cycle import TEST, VAL
 from dynaxx_neuro.networks.ff_common import evaluation_result
-from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
+from dynaxx_neuro.networks.lava_graph import LavaGraph, PeriodGraphRunner
 from dynaxx_neuro.networks.result import EpochResult
-from dynaxx_neuro.rules.ff import (FFConfig, FFParameters, LayerMonitor, TensorState,
-                                   epoch_cycle, ff_activity, monitor_tables)
+from dynaxx_neuro.rules.ff import (FFParameters, LayerMonitor, TensorState, epoch_cycle,
+                                   ff_activity, monitor_tables)
 
-# Training periods run between two progress reads.
-PROGRESS_PERIODS = 10
+class FFLavaRunner(PeriodGraphRunner):
+    """Trains and evaluates a forward-forward network as Lava processes."""
 
+    LOSS_VAR = "train_loss"
 
-class FFLavaRunner:
-    """Trains and evaluates a forward-forward network as Lava processes.
-
-    The graph is built on the first ``run_epoch`` (its cycle: the training periods, then
-    validation and test) or on ``evaluate`` (a cycle of the evaluation periods only), so one
-    runner either trains or evaluates a checkpoint.
-    """
-
-    def __init__(self, config: FFConfig, data: Splits, params: FFParameters, launch: Launch):
-        self.config, self.data, self.params, self.launch = config, data, params, launch
-        self.batch_size = config.batch_size
-        self.batches_per_epoch = n_train_batches(len(data.x_train), config.batch_size)
-        self.next_epoch = launch.first_epoch
-        self.graph, self.cycle, self.trains = None, None, None
-
-    def _build(self, trains: bool, start_epoch: int) -> None:
-        """The graph of a training (``trains``) or evaluation-only run; refuses the other."""
-        if self.graph is not None:
-            if self.trains != trains:
-                raise RuntimeError("this Lava runner was built to "
-                                   f"{'train' if self.trains else 'evaluate'}; make a new "
-                                   "runner to " + ("train." if trains else "evaluate."))
-            return
+    def _build(self, trains: bool, first_epoch: int) -> None:
         prepare_lava_import()
         from dynaxx_neuro.processes.ff import FFLayer, FFReadout, FFSource
 
         config, data, seed = self.config, self.data, self.launch.seed
         self.cycle = epoch_cycle(config, len(data.x_train) if trains else 0, len(data.x_val),
-                                 len(data.x_test), start_epoch)
+                                 len(data.x_test), first_epoch)
         common = dict(config=config, cycle=self.cycle)
         self.source = FFSource(data=data, seed=seed, **common)
         self.layers = [FFLayer(index=i, state=state, seed=seed, **common)
@@ -65,7 +43,6 @@ class FFLavaRunner:
         self.readout = FFReadout(state=self.params.readout, **common)
         self._connect()
         self.graph = LavaGraph([self.source, *self.layers, self.readout], self.launch.tag)
-        self.trains = trains
 
     def _connect(self) -> None:
         source, layers, readout = self.source, self.layers, self.readout
@@ -76,28 +53,6 @@ class FFLavaRunner:
             layer.report_out.connect(readout.report_in)
         source.label_out.connect(readout.label_in)
         readout.goodness_out.connect(source.goodness_in)
-
-    def run_epoch(self, epoch: int, progress=None) -> EpochResult:
-        """Run one epoch cycle on the graph: training periods, then validation and test."""
-        if epoch != self.next_epoch:
-            raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
-                             f"got {epoch}.")
-        self._build(True, epoch)
-        cycle = self.cycle
-        accuracy, diverged = run_training_periods(
-            self.graph, self.readout, cycle.n_train_batches, cycle.train_period,
-            PROGRESS_PERIODS, "train_loss", progress)
-        if diverged:
-            return EpochResult.divergence(accuracy)
-        self.graph.run(cycle.eval_steps)
-        self.next_epoch += 1
-        return self._result(epoch)
-
-    def evaluate(self, epoch: int) -> EpochResult:
-        """Validation and test of the runner's parameters on a graph of evaluation periods."""
-        self._build(False, epoch)
-        self.graph.run(self.cycle.steps)
-        return self._result(epoch)
 
     def _result(self, epoch: int) -> EpochResult:
         readout, n_val, n_test = self.readout, self.cycle.n_val, self.cycle.n_test
@@ -119,19 +74,10 @@ class FFLavaRunner:
             accuracy = loss = float("nan")
         return evaluation_result(self.config, self.data, epoch, accuracy, loss, outputs, tables)
 
-    def parameters(self) -> FFParameters:
-        """Every layer's and the readout's weights and optimiser state, read from the graph
-        (the runner's parameters before it ran)."""
-        if self.graph is None:
-            return self.params
-        self.graph.require_started()
+    def _read_parameters(self) -> FFParameters:
+        """Every layer's and the readout's weights and optimiser state, read from the graph."""
         return FFParameters([_read_state(layer) for layer in self.layers],
                             _read_state(self.readout))
-
-    def close(self) -> None:
-        """Stop the Lava runtime (its OS processes)."""
-        if self.graph is not None:
-            self.graph.stop()
 
 
 def _read_state(process) -> TensorState:

@@ -8,6 +8,8 @@ processes, such as LIF or LearningDense, are found by Lava); the runtime starts 
 first ``run`` and must be stopped (:meth:`LavaGraph.stop`, which every runner's ``close``
 calls from the training loop's ``finally``); and every ``Var.get`` is a serial round trip,
 so progress is read from a few counters every ``progress_periods`` periods, not per batch.
+:class:`PeriodGraphRunner` is the runner protocol around such a graph for the rules whose
+graph trains and evaluates in epoch cycles (EP, FF).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
+from dynaxx_neuro.cycle import n_train_batches
+from dynaxx_neuro.networks.result import EpochResult
 
 
 class LavaGraph:
@@ -70,3 +74,74 @@ def run_training_periods(graph: LavaGraph, readout, n_periods: int, period: int,
         if not np.isfinite(getattr(readout, loss_var).get()[0]):
             return accuracy, True
     return accuracy, False
+
+
+class PeriodGraphRunner:
+    """The Lava runner of a rule whose graph runs epoch cycles of periods and keeps its
+    training counters in a readout (EP, FF): the runner protocol of ``registry`` around a
+    graph that a subclass builds.
+
+    The graph is built on the first ``run_epoch`` (its cycle: the training periods, then
+    validation and test) or on ``evaluate`` (a cycle of evaluation periods only), so one
+    runner either trains or evaluates a checkpoint. A subclass sets ``LOSS_VAR`` (the
+    readout's summed training loss) and defines ``_build(trains, first_epoch)`` (setting
+    ``graph``, ``cycle`` and ``readout``), ``_result(epoch)`` and ``_read_parameters()``.
+    """
+
+    LOSS_VAR: str
+    # Training periods run between two progress reads.
+    PROGRESS_PERIODS = 10
+
+    def __init__(self, config, data, params, launch):
+        self.config, self.data, self.params, self.launch = config, data, params, launch
+        self.batch_size = config.batch_size
+        self.batches_per_epoch = n_train_batches(len(data.x_train), config.batch_size)
+        self.next_epoch = launch.first_epoch
+        self.graph, self.trains = None, None
+
+    def _graph_for(self, trains: bool, epoch: int) -> None:
+        """Build the graph of a training (``trains``) or evaluation-only run; refuse the
+        other kind once built (a graph's next periods are what its cycle says)."""
+        if self.graph is None:
+            self._build(trains, epoch)
+            self.trains = trains
+        elif self.trains and not trains:
+            raise RuntimeError("this runner's graph has trained and would train again; make "
+                               "a new runner to evaluate.")
+        elif trains and not self.trains:
+            raise RuntimeError("this runner's graph was built by evaluate() and trains "
+                               "nothing; make a new runner to train.")
+
+    def run_epoch(self, epoch: int, progress=None) -> EpochResult:
+        """Run one epoch cycle on the graph: training periods, then validation and test."""
+        if epoch != self.next_epoch:
+            raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
+                             f"got {epoch}.")
+        self._graph_for(True, epoch)
+        accuracy, diverged = run_training_periods(
+            self.graph, self.readout, self.cycle.n_train_batches, self.cycle.train_period,
+            self.PROGRESS_PERIODS, self.LOSS_VAR, progress)
+        if diverged:
+            return EpochResult.divergence(accuracy)
+        self.graph.run(self.cycle.eval_steps)
+        self.next_epoch += 1
+        return self._result(epoch)
+
+    def evaluate(self, epoch: int) -> EpochResult:
+        """Validation and test predictions of the runner's parameters on a graph of
+        evaluation periods."""
+        self._graph_for(False, epoch)
+        self.graph.run(self.cycle.eval_steps)
+        return self._result(epoch)
+
+    def parameters(self):
+        """The parameters read from the graph (the runner's own before it ran)."""
+        if self.graph is None:
+            return self.params
+        self.graph.require_started()
+        return self._read_parameters()
+
+    def close(self) -> None:
+        """Stop the Lava runtime (its OS processes)."""
+        if self.graph is not None:
+            self.graph.stop()
