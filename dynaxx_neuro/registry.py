@@ -168,6 +168,8 @@ def rules() -> list[RuleSpec]:
 def rule_of(config) -> RuleSpec:
     """The spec whose configuration class ``config`` is an instance of."""
     for name, module in RULE_MODULES.items():
-        if type(config).__module__ == module and isinstance(config, rule(name).config):
-            return rule(name)
+        if type(config).__module__ == module:
+            spec = rule(name)
+            if isinstance(config, spec.config):
+                return spec
     raise ValueError(f"{type(config).__name__} is not the configuration of a registered rule.")
