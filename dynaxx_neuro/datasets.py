@@ -17,6 +17,7 @@ user-supplied arrays, a stratified, seeded `validation_split`, and `Splits` /
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import math
 import os
@@ -256,6 +257,12 @@ class Splits:
     def targets(self, y: np.ndarray) -> np.ndarray:
         """One-hot targets (N, n_classes) of labels y."""
         return np.eye(self.n_classes)[y]
+
+    def first_train(self, n: int | None) -> "Splits":
+        """These splits with only the first ``n`` training samples (all when None)."""
+        if n is None:
+            return self
+        return dataclasses.replace(self, x_train=self.x_train[:n], y_train=self.y_train[:n])
 
 
 def prepare_splits(name: str, data_dir=None, validation: float = 0.1,

@@ -20,7 +20,9 @@ A parameter class offers ``initial(config, rng)``, ``from_arrays(arrays, config)
 
 Adding a rule: its kernel module, its rule module (config, parameters, composition), its
 processes and models, its two runners and one ``RuleSpec`` in its rule module, listed in
-``RULE_MODULES`` below.
+``RULE_MODULES`` below. A rule may have several graphs (EP: the float rate network and the
+graph of Loihi parts), each a module with its own ``SPEC`` (own configuration, back ends and
+defaults) named by ``RuleSpec.graph``; the first module listed is the rule's default graph.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from dynaxx_neuro import params
 from dynaxx_neuro.backends import require_backend
 from dynaxx_neuro.datasets import Splits
 
-RULE_MODULES = {"ep": "dynaxx_neuro.rules.ep", "ff": "dynaxx_neuro.rules.ff",
-                "hebbian": "dynaxx_neuro.rules.hebbian", "stdp": "dynaxx_neuro.rules.stdp"}
+RULE_MODULES = {"ep": ("dynaxx_neuro.rules.ep", "dynaxx_neuro.rules.ep_loihi"),
+                "ff": ("dynaxx_neuro.rules.ff",), "hebbian": ("dynaxx_neuro.rules.hebbian",),
+                "stdp": ("dynaxx_neuro.rules.stdp",)}
 
 # Fields a configuration may declare ``from_data``, and where the data gives them.
 DATA_FIELDS = {"n_inputs": lambda data: data.x_train.shape[1],
@@ -92,7 +95,9 @@ class RuleSpec:
 
     ``small`` holds field values (and ``epochs``) that make a digits run take seconds: the
     conformance tests (``tests/test_conformance.py``) and the examples' test settings use
-    them.
+    them. ``graph`` names this graph of the rule (``--graph``); ``equal_backends`` lists the
+    pairs of back ends that must train bit for bit alike (the conformance suite checks
+    them).
     """
 
     name: str
@@ -106,6 +111,8 @@ class RuleSpec:
     prepare_data: Callable | None = None
     label: Callable | None = None
     small: dict = field(default_factory=dict)
+    graph: str = ""
+    equal_backends: tuple[tuple[str, str], ...] = (("numpy", "lava"),)
 
     def backend(self, name: str) -> Backend:
         """The back end called ``name``; one sentence if the rule has none by that name or it
@@ -117,6 +124,11 @@ class RuleSpec:
     @property
     def backend_names(self) -> tuple[str, ...]:
         return tuple(b.name for b in self.backends)
+
+    @property
+    def fast_backend(self) -> str:
+        """The back end that runs on the host without Lava (the tests' default)."""
+        return next(b.name for b in self.backends if b.tag == "numpy")
 
     def defaults(self, dataset: str) -> dict:
         """The values chosen for ``dataset`` that differ from the fields' own defaults."""
@@ -153,23 +165,34 @@ def bind_data(config, data: Splits):
     return dataclasses.replace(config, **changes) if changes else config
 
 
-def rule(name: str) -> RuleSpec:
-    """The spec of rule ``name``."""
+def graphs(name: str) -> list[RuleSpec]:
+    """The specs of every graph of rule ``name``, its default graph first."""
     if name not in RULE_MODULES:
         raise ValueError(f"rule must be one of {', '.join(RULE_MODULES)}, got {name!r}.")
-    return importlib.import_module(RULE_MODULES[name]).SPEC
+    return [importlib.import_module(module).SPEC for module in RULE_MODULES[name]]
+
+
+def rule(name: str) -> RuleSpec:
+    """The spec of rule ``name``'s default graph."""
+    return graphs(name)[0]
 
 
 def rules() -> list[RuleSpec]:
-    """Every registered rule, in registration order."""
+    """Every registered rule (its default graph), in registration order."""
     return [rule(name) for name in RULE_MODULES]
+
+
+def all_graphs() -> list[RuleSpec]:
+    """Every graph of every registered rule."""
+    return [spec for name in RULE_MODULES for spec in graphs(name)]
 
 
 def rule_of(config) -> RuleSpec:
     """The spec whose configuration class ``config`` is an instance of."""
-    for name, module in RULE_MODULES.items():
-        if type(config).__module__ == module:
-            spec = rule(name)
-            if isinstance(config, spec.config):
-                return spec
+    for modules in RULE_MODULES.values():
+        for module in modules:
+            if type(config).__module__ == module:
+                spec = importlib.import_module(module).SPEC
+                if isinstance(config, spec.config):
+                    return spec
     raise ValueError(f"{type(config).__name__} is not the configuration of a registered rule.")

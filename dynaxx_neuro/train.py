@@ -23,7 +23,7 @@ from dynaxx_neuro.cycle import INIT, Launch, stream
 from dynaxx_neuro.datasets import DATASET_NAMES, Splits, prepare_splits
 from dynaxx_neuro.networks.result import EpochResult
 from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
-from dynaxx_neuro.registry import RuleSpec, Stage, bind_data, rule, rule_of
+from dynaxx_neuro.registry import RuleSpec, Stage, bind_data, rule_of
 
 BASELINES = ("none", "backprop")
 
@@ -145,8 +145,8 @@ class _Run:
         """``data``: the run's data when the caller already prepared it (a new run)."""
         self.dir = RunDir.open(path)
         info = self.dir.info()
-        self.spec = rule(info.get("rule"))
         self.config = P.from_dict(info["config"])
+        self.spec = rule_of(self.config)
         self.settings = P.from_dict(info["settings"])
         self._data = data
 
@@ -232,7 +232,7 @@ def train(config, settings: RunSettings = RunSettings(), out=None,
     config = bind_data(config, data)
     name = f"{spec.run_label(config)}-{settings.dataset}-{settings.backend}"
     directory = RunDir.create(out, name, {
-        "rule": spec.name, "dataset": settings.dataset, "backend": settings.backend,
+        "rule": spec.name, "graph": spec.graph, "dataset": settings.dataset, "backend": settings.backend,
         "tag": backend.tag, "epochs": settings.epochs,
         "seed": settings.seed, "settings": P.to_dict(settings), "config": P.to_dict(config)})
     return _train_stages(_Run(directory.path, data), show_progress)

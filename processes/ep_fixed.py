@@ -1,11 +1,18 @@
-"""Lava Process of the integer EP layer (issue "Equilibrium propagation on Loihi's learning
-engine"): an interface only. Its ``fixed_pt`` model (``models/ep_fixed.py``) runs the integer
-program of ``kernels.ep_fixed.period_step``, the program a Loihi 2 programmable neuron would
-run; its synapses are Lava's own bit-accurate ``Dense`` with graded spikes
-(``num_message_bits = rate_bits``), whose outputs sum on ``a_in``.
+"""Lava Processes of EP's Loihi graph (``rules/ep_loihi.py``): interfaces only. The synapses
+are Lava's own ``LearningDense`` with graded spikes; these are the neurons and the host's
+two ends.
 
-One sample per period (batch 1); the period of ``kernels.ep.EPSchedule`` is read from the
-run's ``cycle.EpochCycle`` (step k of a period: reset, free, +beta, restore, -beta).
+Graph for sizes (n_0, ..., n_L), batch 1, one sample per period of
+``kernels.ep.EPSchedule`` (reset, free, +beta, restore, -beta)::
+
+    EPFixedStream --x--> F_1 --> Layer_1 <--> F_2 / B_2 <--> Layer_2 ... Layer_L --> EPFixedReadout
+         |  bias ----> Bias_l --> Layer_l (every layer)                     ^
+         |  target --------------------------------------------------------> Layer_L
+
+F_l (n_l, n_{l-1}), its backward copy B_l (n_{l-1}, n_l) and Bias_l (n_l, 1) are
+LearningDense with ``kernels.ep_fixed.rule``; each learns from the post factors of the layer
+it drives (``s_out_y1/y2/y3``). Every process takes ``cycle`` (``cycle.EpochCycle``, batch 1)
+and agrees with it on what each time step is.
 """
 
 import numpy as np
@@ -14,25 +21,40 @@ from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 
+class EPFixedStream(AbstractProcess):
+    """The host's input end: every step, the current sample's input rates on ``x_out``, the
+    always-on bias input on ``bias_out`` and, for training samples, the one-hot target on
+    ``target_out`` (0 for evaluation samples).
+
+    ``inputs`` maps a split name to its samples as the graph's models send them (integer
+    rates for ``fixed_pt``, intensities in [0, 1] for ``floating_pt``), ``labels`` to their
+    classes; training samples follow ``cycle.epoch_order`` with the run ``seed``. ``events``
+    counts the graded spikes (non-zero inputs) sent in the epoch's training periods."""
+
+    def __init__(self, *, cycle, schedule, inputs, labels, n_classes, seed, **kwargs):
+        super().__init__(cycle=cycle, schedule=schedule, inputs=inputs, labels=labels,
+                         n_classes=n_classes, seed=seed, **kwargs)
+        self.x_out = OutPort(shape=(inputs["train"].shape[1],))
+        self.bias_out = OutPort(shape=(1,))
+        self.target_out = OutPort(shape=(n_classes,))
+        self.events = Var(shape=(1,), init=0)
+
+
 class EPFixedLayer(AbstractProcess):
-    """n integer EP units: states ``s`` and biases ``bias`` in units 2^-rate_bits (signed,
-    ``fmt.state_bits`` wide), sending their rates r = clip(s, 0, 2^rate_bits - 1) as graded
-    spikes on ``s_out`` every step. ``target_in`` (output layer only, ``is_output``) carries
-    the one-hot target in rate units; ``beta_shift`` k sets beta = 2^-k.
+    """n EP neurons of the Loihi graph: states ``s`` (units 2^-8, ``fmt.state_bits`` wide)
+    that settle on the summed drives of their synapses (``a_in``), nudged towards
+    ``target_in`` when ``is_output``; each step they send their rates r = clip(s, 0, 255) as
+    graded spikes on ``s_out`` and the post factors of their synapses' learning rule on
+    ``s_out_y1/y2/y3`` (``kernels.ep_fixed.post_factors``: the third factor at the phase
+    ends of the samples that learn, ``rules.ep_loihi.third_factor_now``).
 
-    For the learning engine of the LearningDense synapses into it (``kernels.ep_fixed.EP_RULE``)
-    it sends the post-side factors of a ``Loihi3FLearningRule`` every step: ``s_out_y1`` its
-    rate r >> 1 (the 7-bit y1), ``s_out_y2`` the ``third_factor`` c at the last step of the
-    +beta phase, ``s_out_y3`` c at the last step of the -beta phase (0 at every other step).
+    ``config`` (``rules.ep_loihi.EPLoihiConfig``) gives the schedule, the widths and beta;
+    ``third_factor`` is c (``EPLoihiConfig.scale`` in fixed point, ``float_third_factor``
+    in float). ``events`` counts the graded spikes sent in the epoch's training periods."""
 
-    Parameters: ``schedule`` (``kernels.ep.EPSchedule``), ``cycle`` (``cycle.EpochCycle``),
-    ``fmt`` (``kernels.ep_fixed.FixedFormat``).
-    """
-
-    def __init__(self, *, n: int, bias, schedule, cycle, fmt, beta_shift: int,
-                 is_output: bool, third_factor: int = 0, **kwargs):
-        super().__init__(schedule=schedule, cycle=cycle, fmt=fmt, beta_shift=beta_shift,
-                         is_output=is_output, third_factor=third_factor, **kwargs)
+    def __init__(self, *, n: int, cycle, config, is_output: bool, third_factor, **kwargs):
+        super().__init__(cycle=cycle, config=config, is_output=is_output,
+                         third_factor=third_factor, **kwargs)
         self.a_in = InPort(shape=(n,))
         self.target_in = InPort(shape=(n,))
         self.s_out = OutPort(shape=(n,))
@@ -42,4 +64,22 @@ class EPFixedLayer(AbstractProcess):
         self.s = Var(shape=(n,), init=0)
         self.s_free = Var(shape=(n,), init=0)
         self.r = Var(shape=(n,), init=0)
-        self.bias = Var(shape=(n,), init=np.asarray(bias, dtype=np.int64))
+        self.events = Var(shape=(1,), init=0)
+
+
+class EPFixedReadout(AbstractProcess):
+    """The host's output end: reads the output layer's rates (``rate_in``) and the stream's
+    target (``target_in``) at the end of every free phase and keeps the epoch's training
+    score (``train_correct``, ``train_seen``, and ``train_cost``, the summed
+    1/2 ||d - rho||^2 with rho = r / 255 for ``fixed_pt``) and the predictions of the
+    validation-then-test samples (``eval_pred``)."""
+
+    def __init__(self, *, cycle, schedule, n_classes, **kwargs):
+        super().__init__(cycle=cycle, schedule=schedule, **kwargs)
+        self.rate_in = InPort(shape=(n_classes,))
+        self.target_in = InPort(shape=(n_classes,))
+        self.train_correct = Var(shape=(1,), init=0)
+        self.train_seen = Var(shape=(1,), init=0)
+        self.train_cost = Var(shape=(1,), init=0.0)
+        self.eval_pred = Var(shape=(max(cycle.n_val + cycle.n_test, 1),),
+                             init=np.zeros(max(cycle.n_val + cycle.n_test, 1), dtype=int))

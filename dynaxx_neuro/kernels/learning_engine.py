@@ -653,3 +653,66 @@ def run(weights: np.ndarray, params: EngineParams, s_in: np.ndarray,
                             None if y is None else tuple(y[:, :, t]))
         sent.append(a_out)
     return state, np.stack(sent, axis=-1)
+
+
+# ----------------------------------------------------------------------------------------
+# A fast exact path for long runs: one learning epoch of a 3-factor rule with t_epoch = 1
+
+
+class EngineStreams:
+    """The random numbers one LearningDense draws from its start, read by index as
+    ``Randoms`` holds them (index k: the value after k advances) but drawn in blocks, for
+    runs of millions of steps: the x and y trace decay streams (seeds ``rng_seed`` and
+    ``rng_seed + 2``) and the weight-rounding stream (seed 2). Doubles come one per draw, so
+    a block of n equals n single draws. Indices must not fall behind the oldest block kept."""
+
+    BLOCK = 2 ** 16
+
+    def __init__(self, rng_seed: int):
+        self._streams = {name: [np.random.default_rng(seed), 0, np.zeros(0)]
+                         for name, seed in (("x_decay", rng_seed), ("y_decay", rng_seed + 2),
+                                            ("conn", CONN_VAR_SEED))}
+
+    def value(self, name: str, index: int) -> float:
+        entry = self._streams[name]
+        generator, start, block = entry
+        if index < start:
+            raise ValueError(f"stream {name} has moved past index {index}.")
+        while index >= start + len(block):
+            start += len(block)
+            block = generator.random(self.BLOCK)
+        entry[1], entry[2] = start, block
+        return float(block[index - start])
+
+
+def three_factor_epoch(weights: np.ndarray, params: EngineParams, s_in: np.ndarray,
+                       ys: tuple[np.ndarray, np.ndarray, np.ndarray], r_x_decay: float,
+                       r_y_decay: float, r_conn: float) -> np.ndarray:
+    """The weights after the learning epoch that ends step t, for a ``Loihi3FLearningRule``
+    with ``t_epoch = 1``, OVERWRITE graded pre spikes and products that depend on ``x0``:
+    the part of :func:`step` and :func:`learning_epoch` that such a rule reads, bit for bit
+    (``tests/test_learning_engine.py``), without the per-step bookkeeping. ``s_in`` are the
+    pre payloads of step t, ``ys`` the post factors received in it, ``r_*`` the stream
+    values of the epoch (``EngineStreams``: indices 2t, 2t and t)::
+
+        x1 = clip(decay(uint8(round(s_in / 2))), 0, 127),  x0 = s_in != 0
+        y_i = decay(y_i)                      (decay: the trace's one-step stochastic decay)
+        W  = update_weights(W, products(x0, x1, y1, y2, y3))
+
+    A step whose products are all zero (no third factor) leaves W as it is, so a caller
+    may skip those steps."""
+    if params.t_epoch != 1 or not params.three_factor or \
+            params.graded != GradedSpikeCfg.OVERWRITE:
+        raise ValueError("three_factor_epoch models 3-factor rules with t_epoch 1 and "
+                         "OVERWRITE graded spikes only.")
+    if any(p.dependency != "x0" or "x2" in p.factors for p in params.products):
+        raise ValueError("three_factor_epoch models products of x0 * x1 and y factors only.")
+    s_in = np.asarray(s_in)
+    x1 = np.round(s_in / 2).astype(np.uint8).astype(int)
+    x1 = add_impulse(decay_trace(x1, params.x1.tau, r_x_decay), 0, 0, 0)
+    args = {"shape": weights.shape, "x0": s_in.astype(bool)[np.newaxis, :],
+            "x1_x0": x1[np.newaxis, :]}
+    for name, y, trace in zip(("y1", "y2", "y3"), ys, params.y_traces):
+        args[f"{name}_x0"] = decay_trace(np.asarray(y).astype(int), trace.tau,
+                                         r_y_decay)[:, np.newaxis]
+    return update_weights(weights, params.products, args, params.sign_mode, r_conn)

@@ -273,6 +273,7 @@ def ep_activity(sizes: tuple[int, ...], events: np.ndarray, period: int,
 
 SPEC = RuleSpec(
     name="ep",
+    graph="rate",
     summary="Equilibrium propagation (Scellier & Bengio 2017) on Lava or NumPy.",
     config=EPConfig,
     backends=(Backend("lava", "dynaxx_neuro.networks.ep_lava:EPLavaRunner", "floating_pt"),
