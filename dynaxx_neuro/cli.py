@@ -59,9 +59,9 @@ def train():
 def _add_rule_commands() -> None:
     """One ``dynaxx train <rule>`` per registered rule (``cli_options``)."""
     from dynaxx_neuro.cli_options import rule_command
-    from dynaxx_neuro.registry import rules
-    for spec in rules():
-        train.add_command(rule_command(spec, _finish))
+    from dynaxx_neuro.registry import RULE_MODULES, graphs
+    for name in RULE_MODULES:
+        train.add_command(rule_command(graphs(name), _finish))
 
 
 def _finish(run, plots: bool) -> None:

@@ -32,6 +32,7 @@ DROPOUT = 2    # dropout masks
 INIT = 7       # initial parameters: stream(seed, INIT)
 SUBSET = 11    # random subsets and random features drawn once per run
 READOUT = 13   # initial readout weights
+ENGINE = 17    # the seed of a learning engine's trace randoms: stream(seed, epoch, ENGINE)
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:

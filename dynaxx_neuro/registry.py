@@ -49,11 +49,18 @@ DATA_FIELDS = {"n_inputs": lambda data: data.x_train.shape[1],
 @dataclass(frozen=True)
 class Backend:
     """A back end of a rule: its name on the command line, the runner class
-    (``"module:Class"``) and the ProcessModel tag it runs (``numpy`` for host loops)."""
+    (``"module:Class"``), the ProcessModel tag it runs (``numpy`` for host loops) and
+    ``check(config)``, which raises ValueError for a configuration this back end cannot run
+    (called before a run folder is made)."""
 
     name: str
     runner: str
     tag: str
+    check: Callable | None = None
+
+    def validate(self, config) -> None:
+        if self.check is not None:
+            self.check(config)
 
     def load(self):
         module, _, name = self.runner.partition(":")

@@ -39,7 +39,8 @@ class RunSettings:
     dataset: str = P.option("digits", f"Dataset: {', '.join(DATASET_NAMES)}.",
                             P.OneOf(DATASET_NAMES), cli="--data")
     data_dir: str | None = P.option(None, "Folder with the IDX files (fashion-mnist, mnist).")
-    backend: str | None = P.option(None, "Back end; the rule's first when not given.")
+    backend: str | None = P.option(None, "Back end; the first of the rule's (or of its "
+                                   "--graph's) when not given.")
     epochs: int | None = P.option(None, "Training epochs; the rule's default when not given.",
                                   P.Optional(P.Int(0)))
     validation: float = P.option(0.1, "Fraction of the training data held out for tuning.",
@@ -227,6 +228,7 @@ def train(config, settings: RunSettings = RunSettings(), out=None,
         settings, backend=settings.backend or spec.backend_names[0],
         epochs=spec.default_epochs if settings.epochs is None else settings.epochs)
     backend = spec.backend(settings.backend)
+    backend.validate(config)
     data = spec.data(config, prepare_splits(settings.dataset, settings.data_dir,
                                             settings.validation, settings.seed))
     config = bind_data(config, data)

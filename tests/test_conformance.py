@@ -14,18 +14,19 @@ from click.testing import CliRunner
 from dynaxx_neuro import params as P
 from dynaxx_neuro.backends import lava_available
 from dynaxx_neuro.cli import main
-from dynaxx_neuro.registry import rules
+from dynaxx_neuro.registry import all_graphs, graphs
 from dynaxx_neuro.train import RunSettings, TrainingDiverged, evaluate_run, resume, train
 
-SPECS = rules()
-IDS = [spec.name for spec in SPECS]
+SPECS = all_graphs()
+IDS = [f"{spec.name}-{spec.graph}" if spec.graph else spec.name for spec in SPECS]
 
 
-def _small(spec, backend="numpy", epochs=None, **changes):
+def _small(spec, backend=None, epochs=None, **changes):
     values = {k: v for k, v in {**spec.small, **changes}.items() if k != "epochs"}
     config = spec.configure("digits", values)
     epochs = spec.small.get("epochs", 1) if epochs is None else epochs
-    return config, RunSettings(dataset="digits", backend=backend, epochs=epochs)
+    return config, RunSettings(dataset="digits", backend=backend or spec.fast_backend,
+                               epochs=epochs)
 
 
 def _checkpoint(run):
@@ -48,7 +49,8 @@ def test_option_names_are_unique_and_every_field_declares_help_and_a_check(spec)
 def test_help_lists_exactly_the_rules_back_ends_and_every_default(spec):
     result = CliRunner().invoke(main, ["train", spec.name, "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert f"--backend [{'|'.join(spec.backend_names)}]" in result.output
+    names = dict.fromkeys(n for graph in graphs(spec.name) for n in graph.backend_names)
+    assert f"--backend [{'|'.join(names)}]" in result.output
     for field, path in P.cli_fields(spec.config):
         name = P.option_name(field).split("/")[0]
         line = next(line for line in result.output.splitlines() if line.strip().startswith(name))
@@ -143,15 +145,18 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(spec, tmp_path, mon
     assert "final_metrics" not in run.info()
 
 
+PAIRS = [(spec, pair) for spec in SPECS for pair in spec.equal_backends
+         if set(pair) <= set(spec.backend_names)]
+
+
 @pytest.mark.lava
 @pytest.mark.skipif(not lava_available(), reason="lava-nc installs only on Python 3.10")
-@pytest.mark.parametrize("spec", [s for s in SPECS if {"lava", "numpy"} <= set(s.backend_names)],
-                         ids=[s.name for s in SPECS if {"lava", "numpy"} <= set(s.backend_names)])
-def test_numpy_equals_lava(spec, tmp_path):
+@pytest.mark.parametrize("spec, pair", PAIRS, ids=[f"{s.name}-{a}-{b}" for s, (a, b) in PAIRS])
+def test_the_equal_backends_train_bit_for_bit_alike(spec, pair, tmp_path):
     config, settings = _small(spec, epochs=1)
     runs = {backend: train(config, dataclasses.replace(settings, backend=backend),
                            tmp_path / backend, show_progress=False)
-            for backend in ("numpy", "lava")}
+            for backend in pair}
     (_, a), (_, b) = (_checkpoint(run) for run in runs.values())
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)

@@ -16,13 +16,17 @@ import numpy as np
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import TEST, TRAIN, VAL, EpochCycle
 from dynaxx_neuro.kernels import ep_fixed as fx
-from dynaxx_neuro.networks.lava_graph import LavaGraph, PeriodGraphRunner
+from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
 from dynaxx_neuro.networks.result import EpochResult
-from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters, loihi_activity
+from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters, engine_seed, loihi_activity
 
 # The pre-trace time constant: the longest Lava allows, so a payload read in the step it
 # arrives has decayed by exp(-1/65535) (one unit at most, stochastically).
 X1_TAU = 65535
+# The weights the learning engine writes are 9-bit signed integers, odd ones included; a
+# LearningDense with num_weight_bits = 9 keeps them all when it starts (with Lava's default
+# 8, MIXED weights lose their lowest bit at a graph's first step).
+ENGINE_WEIGHT_BITS = 9
 
 
 def graph_cycle(config, data, trains: bool, first_epoch: int) -> EpochCycle:
@@ -41,17 +45,67 @@ def graph_inputs(data, fixed: bool, trains: bool) -> dict:
     return {TRAIN: convert(x_train), VAL: convert(data.x_val), TEST: convert(data.x_test)}
 
 
-class EPLoihiLavaRunner(PeriodGraphRunner):
+class EPLoihiLavaRunner:
     """Trains and evaluates EP's Loihi graph as Lava processes (``fixed_pt`` or
-    ``floating_pt``, from the launch's tag)."""
+    ``floating_pt``, from the launch's tag), one graph per epoch: it is built from the
+    weights the last epoch ended with, runs the epoch's training and evaluation periods, is
+    read and stopped. A chip would be loaded the same way between epochs; and the learning
+    engine's random streams start with the graph, so a resumed run draws as an uninterrupted
+    one (``rules.ep_loihi.engine_seed``)."""
 
     LOSS_VAR = "train_cost"
+    PROGRESS_PERIODS = 100
 
     def __init__(self, config, data, params, launch):
-        super().__init__(config, data, params, launch)
+        self.config, self.data, self.params, self.launch = config, data, params, launch
+        self.batch_size, self.batches_per_epoch = 1, len(data.x_train)
         self.fixed = launch.tag == "fixed_pt"
+        self.next_epoch = launch.first_epoch
+        self.graph = None
 
-    def _build(self, trains: bool, first_epoch: int) -> None:
+    def run_epoch(self, epoch: int, progress=None) -> EpochResult:
+        """Build the epoch's graph, run its training periods, then validation and test."""
+        if epoch != self.next_epoch:
+            raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
+                             f"got {epoch}.")
+        self._build(True, epoch)
+        try:
+            accuracy, diverged = run_training_periods(
+                self.graph, self.readout, self.cycle.n_train_batches, self.cycle.train_period,
+                self.PROGRESS_PERIODS, self.LOSS_VAR, progress)
+            if diverged:
+                return EpochResult.divergence(accuracy)
+            self.graph.run(self.cycle.eval_steps)
+            result = self._result(epoch)
+            self.params = self._read_parameters()
+            self.last_states = [layer.s.get().astype(np.int64) for layer in self.layers]
+        finally:
+            self.close()
+        self.next_epoch += 1
+        return result
+
+    def evaluate(self, epoch: int) -> EpochResult:
+        """Validation and test predictions of the runner's weights on a graph of evaluation
+        periods."""
+        self._build(False, epoch)
+        try:
+            self.graph.run(self.cycle.eval_steps)
+            return self._result(epoch)
+        finally:
+            self.close()
+
+    def parameters(self) -> EPLoihiParameters:
+        """The weights the last epoch's graph ended with (read before it stopped, with the
+        layers' states, ``last_states``)."""
+        return self.params
+
+    def close(self) -> None:
+        """Stop the Lava runtime (its OS processes)."""
+        if self.graph is not None:
+            self.graph.stop()
+            self.graph = None
+
+    def _build(self, trains: bool, epoch: int) -> None:
         prepare_lava_import()
         from lava.magma.core.learning.constants import GradedSpikeCfg
         from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
@@ -61,7 +115,7 @@ class EPLoihiLavaRunner(PeriodGraphRunner):
 
         config, data = self.config, self.data
         params = self.params if self.fixed else self.params.as_float(config)
-        self.cycle = cycle = graph_cycle(config, data, trains, first_epoch)
+        self.cycle = cycle = graph_cycle(config, data, trains, epoch)
         self.stream = EPFixedStream(cycle=cycle, schedule=config.schedule,
                                     inputs=graph_inputs(data, self.fixed, trains),
                                     labels={TRAIN: data.y_train}, n_classes=data.n_classes,
@@ -71,15 +125,15 @@ class EPLoihiLavaRunner(PeriodGraphRunner):
         self.layers = [EPFixedLayer(n=n, cycle=cycle, config=config,
                                     is_output=i == len(sizes) - 2, third_factor=c)
                        for i, n in enumerate(sizes[1:])]
-        rule = fx.rule(config.scale)
+        rule = Loihi3FLearningRule(dw=fx.rule(config.scale), t_epoch=1,
+                                   rng_seed=engine_seed(self.launch.seed, epoch),
+                                   x1_impulse=0, x1_tau=X1_TAU)
 
         def synapse(weights):
-            return LearningDense(
-                weights=weights, num_message_bits=fx.RATE_BITS,
-                weight_exp=-config.weight_exp if self.fixed else 0,
-                graded_spike_cfg=GradedSpikeCfg.OVERWRITE,
-                learning_rule=Loihi3FLearningRule(dw=rule, t_epoch=1, rng_seed=self.launch.seed,
-                                                  x1_impulse=0, x1_tau=X1_TAU))
+            return LearningDense(weights=weights, num_message_bits=fx.RATE_BITS,
+                                 num_weight_bits=ENGINE_WEIGHT_BITS,
+                                 weight_exp=-config.weight_exp if self.fixed else 0,
+                                 graded_spike_cfg=GradedSpikeCfg.OVERWRITE, learning_rule=rule)
 
         self.forward = [synapse(w) for w in params.weights]
         self.backward = [synapse(w) for w in params.backward]

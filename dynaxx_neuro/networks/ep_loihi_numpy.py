@@ -7,10 +7,9 @@ layer runs ``rules.ep_loihi.neuron_step`` on the drives its synapses computed fr
 rates of the previous step; every synapse then computes its next drive from this step's
 rates with the weights it holds, and learns in the step's learning epoch
 (``kernels.learning_engine.three_factor_epoch``) when its post layer sends a third factor.
-The random numbers are Lava's (``EngineStreams``: every LearningDense of the graph has the
-run seed as ``rng_seed``), indexed by the graph's time step, which also runs through the
-evaluation periods after each epoch, as Lava's does. Lava's LearningDense makes its weights
-even at the graph's first step (``truncate_weights``); so does the twin when it starts.
+The random numbers are Lava's (``EngineStreams``: every LearningDense of an epoch's graph
+has ``rules.ep_loihi.engine_seed`` as ``rng_seed``), indexed by the graph's time step; like
+the Lava runner, the twin starts a new graph (clock, states, buffers, streams) every epoch.
 
 Evaluation needs no learning and no state across samples, so it settles all samples of a
 split at once.
@@ -27,7 +26,8 @@ from dynaxx_neuro.kernels import learning_engine as le
 from dynaxx_neuro.networks.ep_loihi_lava import X1_TAU, graph_cycle, graph_inputs
 from dynaxx_neuro.networks.result import EpochResult
 from dynaxx_neuro.rules.ep_loihi import (EPLoihiConfig, EPLoihiParameters, NeuronState,
-                                         loihi_activity, neuron_step, third_factor_now)
+                                         engine_seed, loihi_activity, neuron_step,
+                                         third_factor_now)
 
 
 class EPLoihiNumpyRunner:
@@ -39,24 +39,27 @@ class EPLoihiNumpyRunner:
         self.batch_size, self.batches_per_epoch = 1, len(data.x_train)
         self.inputs = graph_inputs(data, fixed=True, trains=True)
         self.cycle = graph_cycle(config, data, True, launch.first_epoch)
-        self.engine = le.EngineParams(dw=fx.rule(config.scale), rng_seed=launch.seed,
+        self.engine = le.EngineParams(dw=fx.rule(config.scale),
                                       x1=le.Trace(0.0, X1_TAU), three_factor=True,
                                       graded=le.GradedSpikeCfg.OVERWRITE,
                                       weight_exp=-config.weight_exp,
                                       num_message_bits=fx.RATE_BITS)
-        self.streams = le.EngineStreams(launch.seed)
-        start = lambda w: le.truncate_weights(w, le.SignMode.MIXED)  # noqa: E731 (t = 1)
-        self.forward = [start(w) for w in params.weights]
-        self.backward = [start(w) for w in params.backward]
-        self.bias = [start(b) for b in params.biases]
-        sizes = config.sizes
+        self.forward = [np.array(w, dtype=np.int64) for w in params.weights]
+        self.backward = [np.array(w, dtype=np.int64) for w in params.backward]
+        self.bias = [np.array(b, dtype=np.int64) for b in params.biases]
+        self.next_epoch = launch.first_epoch
+
+    def _start_graph(self, epoch: int) -> None:
+        """What a new Lava graph starts with: zero states and drive buffers, its clock at 0
+        and the learning engine's random streams of the epoch."""
+        sizes = self.config.sizes
         self.layers = [NeuronState.zeros(n) for n in sizes[1:]]
         # The drives every synapse sends next step (Lava's a_buff), per synapse group.
         self.buffers = {"forward": [np.zeros(n, np.int64) for n in sizes[1:]],
                         "backward": [np.zeros(n, np.int64) for n in sizes[1:-1]],
                         "bias": [np.zeros(n, np.int64) for n in sizes[1:]]}
         self.time_step = 0
-        self.next_epoch = launch.first_epoch
+        self.streams = le.EngineStreams(engine_seed(self.launch.seed, epoch))
 
     # --- one step of the graph ------------------------------------------------------------
 
@@ -99,6 +102,7 @@ class EPLoihiNumpyRunner:
             raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
                              f"got {epoch}.")
         config, data = self.config, self.data
+        self._start_graph(epoch)
         order = epoch_order(self.launch.seed, epoch, len(data.x_train), 1).ravel()
         targets = np.eye(data.n_classes, dtype=np.int64) * fx.RATE_MAX
         events = np.zeros(len(config.sizes), dtype=np.int64)
@@ -124,19 +128,21 @@ class EPLoihiNumpyRunner:
 
     def _run_evaluation_steps(self) -> None:
         """Advance the graph's clock through the evaluation periods (no learning epoch
-        changes a weight there) and leave the layers as Lava's are after the last one."""
+        changes a weight there) and leave the layers as Lava's are after the last one
+        (``last_states``: the states when the epoch's graph stops)."""
         self.time_step += self.cycle.eval_steps
         if self.cycle.eval_steps:
             last = TEST if len(self.data.x_test) else VAL
             free = self.settle(self.inputs[last][-1:])
             for state, (s, r) in zip(self.layers, free):
                 state.s, state.s_free, state.r = s[0], s[0].copy(), r[0]
+        self.last_states = [state.s.copy() for state in self.layers]
 
     def settle(self, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """(states, rates) of every layer at the free end of an evaluation period, for the
         samples ``x`` (B, n_in) at once: the reset, then t_free steps of the integer program
         on the synapses' current weights."""
-        config, n = self.config, len(self.layers)
+        config, n = self.config, len(self.forward)
         states = [NeuronState.zeros((len(x), size)) for size in config.sizes[1:]]
         for k in range(1, config.schedule.free_end + 1):
             rates = [x] + [state.r for state in states]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.activity import EpochActivity
-from dynaxx_neuro.cycle import TRAIN, Slot
+from dynaxx_neuro.cycle import ENGINE, TRAIN, Slot, stream
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.params import Int, Optional, TupleOf, option, validate
@@ -136,6 +136,12 @@ class EPLoihiParameters:
 # --- the neuron program, written once for the Lava models and the NumPy twin -----------------
 
 
+def engine_seed(seed: int, epoch: int) -> int:
+    """The ``rng_seed`` of every LearningDense of the epoch's graph (one graph per epoch, so
+    a resumed run draws what an uninterrupted one does)."""
+    return int(stream(seed, epoch, ENGINE).integers(0, 2 ** 31 - 4))
+
+
 def third_factor_now(config: EPLoihiConfig, slot: Slot, c) -> int | float:
     """The third factor a neuron sends in ``slot``: ``c`` in training periods whose sample
     learns (``kernels.ep_fixed.learns_sample``), else 0."""
@@ -211,6 +217,13 @@ def loihi_activity(config: EPLoihiConfig, events: np.ndarray, n_samples: int,
                                learning_updates=2 * learners * per_sample)
 
 
+def engine_weights_only(config: EPLoihiConfig) -> None:
+    """Refuse weight widths Lava's learning engine does not hold (it keeps 8 bits + sign)."""
+    if config.fmt.weight_bits != 8:
+        raise ValueError(f"--weight-bits {config.fmt.weight_bits} runs on numpy-fixed only; "
+                         "Lava's learning engine holds 8-bit weights.")
+
+
 SPEC = RuleSpec(
     name="ep",
     graph="loihi",
@@ -218,11 +231,11 @@ SPEC = RuleSpec(
             "learning rule, integer neurons, batch 1.",
     config=EPLoihiConfig,
     backends=(Backend("lava-fixed", "dynaxx_neuro.networks.ep_loihi_lava:EPLoihiLavaRunner",
-                      "fixed_pt"),
+                      "fixed_pt", engine_weights_only),
               Backend("numpy-fixed",
                       "dynaxx_neuro.networks.ep_loihi_numpy:EPLoihiNumpyRunner", "numpy"),
               Backend("lava", "dynaxx_neuro.networks.ep_loihi_lava:EPLoihiLavaRunner",
-                      "floating_pt")),
+                      "floating_pt", engine_weights_only)),
     stages=(Stage("train", EPLoihiParameters),),
     default_epochs=10,
     hidden_sizes=lambda config: config.hidden,
