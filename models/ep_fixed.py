@@ -14,6 +14,7 @@ does; graded payloads of 8 bits, post factors of 7)::
     r = clip(s, 0, 255);  send r
     send y1 = (r >> 1) + (r & 1)((r >> 1) & 1), capped at 127
     send y2 = c at the +beta end, y3 = c at the -beta end of a learning sample, else 0
+    send bap = r > 0 at the -beta end of a learning sample (the rule's floor correction)
 
 The stream and the readout are the host's (the ``CPU`` next to the chip); they only send
 samples and read rates.
@@ -101,6 +102,7 @@ def _layer_model(tag_name: str, dtype, step):
         s_out_y1: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, dtype, precision=7)
         s_out_y2: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, dtype, precision=7)
         s_out_y3: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, dtype, precision=7)
+        s_out_bap: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, dtype, precision=1)
         s: np.ndarray = LavaPyType(np.ndarray, dtype, precision=24)
         s_free: np.ndarray = LavaPyType(np.ndarray, dtype, precision=24)
         r: np.ndarray = LavaPyType(np.ndarray, dtype, precision=8)
@@ -119,7 +121,8 @@ def _layer_model(tag_name: str, dtype, step):
                       third_factor_now(self.config, slot, self.c))
             self.s, self.s_free, self.r = state.s, state.s_free, state.r
             self.s_out.send(state.r)
-            for port, y in zip((self.s_out_y1, self.s_out_y2, self.s_out_y3), ys):
+            for port, y in zip((self.s_out_y1, self.s_out_y2, self.s_out_y3, self.s_out_bap),
+                               ys):
                 port.send(y)
             if slot.split == TRAIN:
                 count_sent(self.events, state.r, slot.batch == 0 and slot.k == 0)

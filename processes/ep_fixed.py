@@ -45,8 +45,9 @@ class EPFixedLayer(AbstractProcess):
     that settle on the summed drives of their synapses (``a_in``), nudged towards
     ``target_in`` when ``is_output``; each step they send their rates r = clip(s, 0, 255) as
     graded spikes on ``s_out`` and the post factors of their synapses' learning rule on
-    ``s_out_y1/y2/y3`` (``kernels.ep_fixed.post_factors``: the third factor at the phase
-    ends of the samples that learn, ``rules.ep_loihi.third_factor_now``).
+    ``s_out_y1/y2/y3`` and ``s_out_bap`` (``kernels.ep_fixed.post_factors``: the third
+    factor at the phase ends of the samples that learn, ``rules.ep_loihi.third_factor_now``,
+    and the back-propagating spike of the floor correction).
 
     ``config`` (``rules.ep_loihi.EPLoihiConfig``) gives the schedule, the widths and beta;
     ``third_factor`` is c (``EPLoihiConfig.scale`` in fixed point, ``float_third_factor``
@@ -61,6 +62,7 @@ class EPFixedLayer(AbstractProcess):
         self.s_out_y1 = OutPort(shape=(n,))
         self.s_out_y2 = OutPort(shape=(n,))
         self.s_out_y3 = OutPort(shape=(n,))
+        self.s_out_bap = OutPort(shape=(n,))
         self.s = Var(shape=(n,), init=0)
         self.s_free = Var(shape=(n,), init=0)
         self.r = Var(shape=(n,), init=0)

@@ -279,3 +279,48 @@ def test_weight_saturation_matches_lava(sign_mode):
               SignMode.INHIBITORY: (-255, 0)}[sign_mode]
     assert state.weights.min() >= lo and state.weights.max() <= hi
     assert ((state.weights == lo) | (state.weights == hi)).any()
+
+
+def test_engine_streams_are_the_randoms_drawn_in_blocks():
+    randoms = le.Randoms.for_run(9, 300, 1)
+    streams = le.EngineStreams(9)
+    streams.BLOCK = 7   # many block boundaries
+    for k in range(0, 601, 3):
+        assert streams.value("x_decay", k) == randoms.x_decay[k]
+        assert streams.value("y_decay", k) == randoms.y_decay[k]
+    for t in range(1, 301):
+        assert streams.value("conn", t) == randoms.conn[t]
+    with pytest.raises(ValueError, match="moved past"):
+        streams.value("conn", 0)
+
+
+def test_the_three_factor_fast_path_is_the_engine_step_bit_for_bit():
+    """``three_factor_epoch`` at every step of a random run (graded payloads, y factors
+    that are 0 at most steps, bap spikes) against ``step``, the twin validated against
+    Lava above, with the EP rule of the Loihi graph."""
+    rng = np.random.default_rng(11)
+    rule = "2^-7 * x0 * x1 * y1 * y2 - 2^-7 * x0 * x1 * y1 * y3 + 2^-7 * y0 * x0"
+    params = EngineParams(dw=rule, t_epoch=1, rng_seed=4, x1=Trace(0, 65535),
+                          three_factor=True, graded=GradedSpikeCfg.OVERWRITE,
+                          num_message_bits=8, num_weight_bits=8)
+    n_pre, n_post, steps = 9, 6, 400
+    w = 2 * rng.integers(-128, 128, (n_post, n_pre))
+    randoms = le.Randoms.for_run(params.rng_seed, steps, 1)
+    streams = le.EngineStreams(params.rng_seed)
+    state, fast = le.SynapseState.initial(w), w.copy()
+    for t in range(1, steps + 1):
+        s_in = rng.integers(0, 256, n_pre) * (rng.random(n_pre) < 0.7)
+        third = 32 * (rng.random() < 0.2)
+        ys = (rng.integers(0, 128, n_post), np.full(n_post, third),
+              np.full(n_post, 32 * (rng.random() < 0.2)))
+        bap = (rng.random(n_post) < 0.3).astype(int)
+        state, _ = le.step(state, params, randoms, s_in, bap, ys)
+        fast = le.three_factor_epoch(fast, params, s_in, ys, bap,
+                                     streams.value("x_decay", 2 * t),
+                                     streams.value("y_decay", 2 * t), streams.value("conn", t))
+        np.testing.assert_array_equal(fast, state.weights, err_msg=f"step {t}")
+    assert not np.array_equal(fast, w)
+    with pytest.raises(ValueError, match="3-factor rules with t_epoch 1"):
+        le.three_factor_epoch(w, EngineParams(dw=rule, t_epoch=2, three_factor=True,
+                                              graded=GradedSpikeCfg.OVERWRITE),
+                              s_in, ys, bap, 0.5, 0.5, 0.5)

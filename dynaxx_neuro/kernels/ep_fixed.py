@@ -42,7 +42,15 @@ with x1 y1 ~ r_post r_pre / 4, the symmetric EP rule (Laborieux et al. 2021)::
 
     dW = lr / (2 beta) (rho_post^+ rho_pre^+ - rho_post^- rho_pre^-),   lr = 2^-l
 
-once c 2^s = 2^j with j = e - l + k + 2 (:func:`learning_scale`). The -beta phase settles
+once c 2^s = 2^j with j = e - l + k + 2 (:func:`learning_scale`).
+
+The engine floors each product (``>> 10``) before its stochastic rounding, so the pair
+loses frac(a+) + frac(a-), about one accumulator unit (2^-7 of a weight step), on every
+synapse active in both phases even when the two phases agree: a drift of about -10 weight
+steps per epoch for a bias on digits, enough to silence most hidden units. The rule's last
+term, ``+ 2^-7 * y0 * x0``, gives the unit back: the post neuron sends a back-propagating
+spike at the -beta end when it is active, and every synapse whose pre neuron spiked in that
+step gains one accumulator unit. The -beta phase settles
 on the weights the +beta update already changed: the engine learns when its epoch ends,
 and a period has one epoch per phase end. ``decimate_epochs`` N anneals the rate without
 losing an update's resolution: in epoch E the neurons send c only on every 2^(E // N)-th
@@ -193,10 +201,14 @@ def learning_scale(lr_shift: int, beta_shift: int, weight_exp: int,
     return LearningScale(2 ** c, j - c)
 
 
-def rule(scale: LearningScale) -> str:
-    """The EP update in Loihi's sum-of-products grammar (a ``Loihi3FLearningRule``)."""
+def rule(scale: LearningScale, floor_correction: bool = True) -> str:
+    """The EP update in Loihi's sum-of-products grammar (a ``Loihi3FLearningRule``); with
+    ``floor_correction`` (the fixed-point graph) the term ``2^-7 * y0 * x0``, one
+    accumulator unit for every synapse whose pre neuron spikes when its post neuron sends a
+    back-propagating spike (at the -beta end, when active; :func:`post_factors`)."""
     constant = f"2^{scale.rule_shift - 7}"
-    return f"{constant} * x0 * x1 * y1 * y2 - {constant} * x0 * x1 * y1 * y3"
+    text = f"{constant} * x0 * x1 * y1 * y2 - {constant} * x0 * x1 * y1 * y3"
+    return text + " + 2^-7 * y0 * x0" if floor_correction else text
 
 
 def learns_sample(sample: int, epoch: int, decimate_epochs: int) -> bool:
@@ -206,15 +218,17 @@ def learns_sample(sample: int, epoch: int, decimate_epochs: int) -> bool:
 
 
 def post_factors(schedule: ep.EPSchedule, k: int, r: np.ndarray,
-                 c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What a post neuron sends its learning engine at period step ``k`` of a learning
     sample (``c`` = 0 otherwise): y1 = :func:`half_rate`, y2 = c at the last step of the
     +beta phase, y3 = c at the last step of the -beta phase (at the free end with one-sided
-    nudging), 0 elsewhere."""
+    nudging), 0 elsewhere; and a back-propagating spike (bap) at that last step where r > 0,
+    for the rule's floor correction."""
     plus_end, minus_end = learning_steps(schedule)
     y2 = np.full_like(r, c if k == plus_end else 0)
     y3 = np.full_like(r, c if k == minus_end else 0)
-    return half_rate(r), y2, y3
+    bap = (r > 0) & bool(c) & (k == minus_end)
+    return half_rate(r), y2, y3, bap.astype(r.dtype)
 
 
 def learning_steps(schedule: ep.EPSchedule) -> tuple[int, int]:

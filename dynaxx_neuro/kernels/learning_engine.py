@@ -686,33 +686,38 @@ class EngineStreams:
 
 
 def three_factor_epoch(weights: np.ndarray, params: EngineParams, s_in: np.ndarray,
-                       ys: tuple[np.ndarray, np.ndarray, np.ndarray], r_x_decay: float,
-                       r_y_decay: float, r_conn: float) -> np.ndarray:
+                       ys: tuple[np.ndarray, np.ndarray, np.ndarray], bap: np.ndarray,
+                       r_x_decay: float, r_y_decay: float, r_conn: float) -> np.ndarray:
     """The weights after the learning epoch that ends step t, for a ``Loihi3FLearningRule``
-    with ``t_epoch = 1``, OVERWRITE graded pre spikes and products that depend on ``x0``:
-    the part of :func:`step` and :func:`learning_epoch` that such a rule reads, bit for bit
-    (``tests/test_learning_engine.py``), without the per-step bookkeeping. ``s_in`` are the
-    pre payloads of step t, ``ys`` the post factors received in it, ``r_*`` the stream
-    values of the epoch (``EngineStreams``: indices 2t, 2t and t)::
+    with ``t_epoch = 1``, OVERWRITE graded pre spikes, products of ``x0 * x1 * y..`` and
+    products ``y0 * x0``: the part of :func:`step` and :func:`learning_epoch` that such a
+    rule reads, bit for bit (``tests/test_learning_engine.py``), without the per-step
+    bookkeeping. ``s_in`` are the pre payloads of step t, ``ys`` the post factors received
+    in it, ``bap`` its post spikes, ``r_*`` the stream values of the epoch
+    (``EngineStreams``: indices 2t, 2t and t)::
 
-        x1 = clip(decay(uint8(round(s_in / 2))), 0, 127),  x0 = s_in != 0
-        y_i = decay(y_i)                      (decay: the trace's one-step stochastic decay)
-        W  = update_weights(W, products(x0, x1, y1, y2, y3))
+        x1 = clip(decay(uint8(round(s_in / 2))), 0, 127),  x0 = s_in != 0,  y0 = bap
+        y_i = decay(y_i), clipped to [0, 127] where y0  (decay: the one-step stochastic decay)
+        W  = update_weights(W, products(x0, y0, x1, y1, y2, y3))
 
-    A step whose products are all zero (no third factor) leaves W as it is, so a caller
-    may skip those steps."""
+    A step whose products are all zero (no third factor, no bap) leaves W as it is, so a
+    caller may skip those steps."""
     if params.t_epoch != 1 or not params.three_factor or \
             params.graded != GradedSpikeCfg.OVERWRITE:
         raise ValueError("three_factor_epoch models 3-factor rules with t_epoch 1 and "
                          "OVERWRITE graded spikes only.")
-    if any(p.dependency != "x0" or "x2" in p.factors for p in params.products):
-        raise ValueError("three_factor_epoch models products of x0 * x1 and y factors only.")
+    if any((p.dependency, "x2" in p.factors) != ("x0", False)
+           and (p.dependency, p.factors) != ("y0", ("x0",)) for p in params.products):
+        raise ValueError("three_factor_epoch models products of x0 * x1 * y.. and y0 * x0 "
+                         "only.")
     s_in = np.asarray(s_in)
     x1 = np.round(s_in / 2).astype(np.uint8).astype(int)
     x1 = add_impulse(decay_trace(x1, params.x1.tau, r_x_decay), 0, 0, 0)
+    y0 = np.asarray(bap).astype(bool)
     args = {"shape": weights.shape, "x0": s_in.astype(bool)[np.newaxis, :],
-            "x1_x0": x1[np.newaxis, :]}
+            "y0": y0[:, np.newaxis], "x1_x0": x1[np.newaxis, :]}
     for name, y, trace in zip(("y1", "y2", "y3"), ys, params.y_traces):
-        args[f"{name}_x0"] = decay_trace(np.asarray(y).astype(int), trace.tau,
-                                         r_y_decay)[:, np.newaxis]
+        value = decay_trace(np.asarray(y).astype(int), trace.tau, r_y_decay)
+        value[y0] = np.clip(value[y0], 0, 2 ** W_TRACE - 1)   # the impulse step at ty
+        args[f"{name}_x0"] = value[:, np.newaxis]
     return update_weights(weights, params.products, args, params.sign_mode, r_conn)

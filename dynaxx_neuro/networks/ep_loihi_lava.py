@@ -5,7 +5,7 @@ learning engine) or the ``floating_pt`` models (the same graph in float).
 
 Every synapse is a ``LearningDense`` with a ``Loihi3FLearningRule`` (``kernels.ep_fixed.rule``,
 ``t_epoch = 1``), graded pre spikes in OVERWRITE mode and its post layer's factors on
-``s_in_y1..3``; all use the run seed as ``rng_seed``. The host only streams samples
+``s_in_y1..3`` and ``s_in_bap``; all use the run seed as ``rng_seed``. The host only streams samples
 (``EPFixedStream``) and reads the readout's counters and, at checkpoints, the weights.
 """
 
@@ -125,7 +125,8 @@ class EPLoihiLavaRunner:
         self.layers = [EPFixedLayer(n=n, cycle=cycle, config=config,
                                     is_output=i == len(sizes) - 2, third_factor=c)
                        for i, n in enumerate(sizes[1:])]
-        rule = Loihi3FLearningRule(dw=fx.rule(config.scale), t_epoch=1,
+        rule = Loihi3FLearningRule(dw=fx.rule(config.scale, floor_correction=self.fixed),
+                                   t_epoch=1,
                                    rng_seed=engine_seed(self.launch.seed, epoch),
                                    x1_impulse=0, x1_tau=X1_TAU)
 
@@ -156,7 +157,8 @@ class EPLoihiLavaRunner:
             synapse.a_out.connect(post.a_in)
             for y_out, y_in in ((post.s_out_y1, synapse.s_in_y1),
                                 (post.s_out_y2, synapse.s_in_y2),
-                                (post.s_out_y3, synapse.s_in_y3)):
+                                (post.s_out_y3, synapse.s_in_y3),
+                                (post.s_out_bap, synapse.s_in_bap)):
                 y_out.connect(y_in)
         stream.target_out.connect(layers[-1].target_in)
         stream.target_out.connect(self.readout.target_in)

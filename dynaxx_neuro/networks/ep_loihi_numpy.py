@@ -89,7 +89,8 @@ class EPLoihiNumpyRunner:
             synapses = getattr(self, group)
             buffers[group][l] = fx.dense_drive(synapses[l], pre, config.weight_exp)
             if learns:
-                w = le.three_factor_epoch(synapses[l], self.engine, pre, ys[post], *draws)
+                w = le.three_factor_epoch(synapses[l], self.engine, pre, ys[post][:3],
+                                          ys[post][3], *draws)
                 synapses[l] = fx.coarsen(w, config.fmt, draws[2])
         return np.array([np.count_nonzero(r) for r in rates])
 

@@ -169,7 +169,7 @@ def neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: np.nda
                 target: np.ndarray | None, c: int) -> tuple[np.ndarray, ...]:
     """One step of a layer's integer program (``kernels.ep_fixed.period_step``, the free
     equilibrium kept at the free end); updates ``state`` and returns the post factors
-    (y1, y2, y3) it sends its synapses."""
+    (y1, y2, y3, bap) it sends its synapses."""
     s = fx.period_step(config.schedule, k, state.s, state.s_free, drive, config.fmt,
                        config.beta_shift, target, state.r)
     if k == config.schedule.free_end:
@@ -181,8 +181,8 @@ def neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: np.nda
 def float_neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: np.ndarray,
                       target: np.ndarray | None, c: float) -> tuple[np.ndarray, ...]:
     """The same step in float (the floating_pt models): s = a (+/- beta (d - r) when
-    nudged), r = clip(s, 0, 1); y1 = r, y2 / y3 = c at the phase ends (the state width
-    does not apply)."""
+    nudged), r = clip(s, 0, 1); y1 = r, y2 / y3 = c at the phase ends, no bap (the float
+    rule needs no floor correction; the state width does not apply)."""
     schedule = config.schedule
     code = schedule.phase(k)
     if code == ep.RESET:
@@ -199,7 +199,7 @@ def float_neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: 
     state.s, state.r = s, np.clip(s, 0.0, 1.0)
     plus_end, minus_end = fx.learning_steps(schedule)
     return (state.r, np.full(len(s), c if k == plus_end else 0.0),
-            np.full(len(s), c if k == minus_end else 0.0))
+            np.full(len(s), c if k == minus_end else 0.0), np.zeros(len(s)))
 
 
 def loihi_activity(config: EPLoihiConfig, events: np.ndarray, n_samples: int,
