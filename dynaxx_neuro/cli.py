@@ -165,7 +165,7 @@ def export_command(run, out):
               type=click.Choice(["png", "svg"]))
 def crosscheck_command(check, out, seed, target, dt_ms, fmt):
     """Re-run the dynamics in Brian2 and compare; CHECK is lif, lif-fixed, stdp, continuous,
-    ep or all. Prints one row per comparison and exits 1 if any fails."""
+    ep, ep-fixed or all. Prints one row per comparison and exits 1 if any fails."""
     from dynaxx_neuro.crosscheck import CrosscheckSettings, format_table, run_crosscheck
     settings = CrosscheckSettings(seed=seed, target=target, dt_ms=dt_ms)
     run, records = run_crosscheck(check, out, settings, fmt,

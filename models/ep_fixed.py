@@ -9,11 +9,12 @@ does; graded payloads of 8 bits, post factors of 7)::
     k = step within the period;  a = sum of the synapses' outputs (each (w r_pre) >> e)
     k = 0:          s = 0
     restore step:   s = s_free
+    replay step:    s = s_held
     otherwise:      s = sat(a);  output, +beta / -beta phase: s = sat(s +/- ((d - r) >> k_beta))
-    k = free end:   s_free = s
+    k = free end:   s_free = s;   k = +beta end (free end one-sided): s_held = s
     r = clip(s, 0, 255);  send r
     send y1 = (r >> 1) + (r & 1)((r >> 1) & 1), capped at 127
-    send y2 = c at the +beta end, y3 = c at the -beta end of a learning sample, else 0
+    send y2 = c at the replay step, y3 = c at the -beta end of a learning sample, else 0
     send bap = r > 0 at the -beta end of a learning sample (the rule's floor correction)
 
 The stream and the readout are the host's (the ``CPU`` next to the chip); they only send
@@ -105,6 +106,7 @@ def _layer_model(tag_name: str, dtype, step):
         s_out_bap: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, dtype, precision=1)
         s: np.ndarray = LavaPyType(np.ndarray, dtype, precision=24)
         s_free: np.ndarray = LavaPyType(np.ndarray, dtype, precision=24)
+        s_held: np.ndarray = LavaPyType(np.ndarray, dtype, precision=24)
         r: np.ndarray = LavaPyType(np.ndarray, dtype, precision=8)
         events: np.ndarray = LavaPyType(np.ndarray, int)
 
@@ -116,10 +118,11 @@ def _layer_model(tag_name: str, dtype, step):
         def run_spk(self):
             drive, target = self.a_in.recv(), self.target_in.recv()
             slot = self.slot
-            state = NeuronState(self.s, self.s_free, self.r)
+            state = NeuronState(self.s, self.s_free, self.s_held, self.r)
             ys = step(self.config, slot.k, state, drive, target if self.is_output else None,
                       third_factor_now(self.config, slot, self.c))
-            self.s, self.s_free, self.r = state.s, state.s_free, state.r
+            self.s, self.s_free, self.s_held, self.r = (state.s, state.s_free, state.s_held,
+                                                        state.r)
             self.s_out.send(state.r)
             for port, y in zip((self.s_out_y1, self.s_out_y2, self.s_out_y3, self.s_out_bap),
                                ys):

@@ -3,7 +3,8 @@ are Lava's own ``LearningDense`` with graded spikes; these are the neurons and t
 two ends.
 
 Graph for sizes (n_0, ..., n_L), batch 1, one sample per period of
-``kernels.ep.EPSchedule`` (reset, free, +beta, restore, -beta)::
+``kernels.ep.EPSchedule`` (reset, free, +beta, restore, -beta) and a replay step
+(``kernels.ep_fixed.graph_period``)::
 
     EPFixedStream --x--> F_1 --> Layer_1 <--> F_2 / B_2 <--> Layer_2 ... Layer_L --> EPFixedReadout
          |  bias ----> Bias_l --> Layer_l (every layer)                     ^
@@ -41,7 +42,8 @@ class EPFixedStream(AbstractProcess):
 
 
 class EPFixedLayer(AbstractProcess):
-    """n EP neurons of the Loihi graph: states ``s`` (units 2^-8, ``fmt.state_bits`` wide)
+    """n EP neurons of the Loihi graph: states ``s`` (units 2^-8, ``fmt.state_bits`` wide;
+    ``s_free`` and ``s_held`` keep the free and the replayed state)
     that settle on the summed drives of their synapses (``a_in``), nudged towards
     ``target_in`` when ``is_output``; each step they send their rates r = clip(s, 0, 255) as
     graded spikes on ``s_out`` and the post factors of their synapses' learning rule on
@@ -65,6 +67,7 @@ class EPFixedLayer(AbstractProcess):
         self.s_out_bap = OutPort(shape=(n,))
         self.s = Var(shape=(n,), init=0)
         self.s_free = Var(shape=(n,), init=0)
+        self.s_held = Var(shape=(n,), init=0)
         self.r = Var(shape=(n,), init=0)
         self.events = Var(shape=(1,), init=0)
 

@@ -10,8 +10,14 @@ On-Chip Learning", IEEE Micro 38(1), Table 2 (see /work/shared/REFERENCES.md, "L
            + 1.7 pJ  * spikes            (one spike sent within a tile)
 
 A counted neuron update is charged as active, so the neuron term is an upper bound; tile-to-
-tile hops (3.0 / 4.0 pJ) and static power are left out because the counters cannot place
-neurons on cores. Change the constants by passing another :class:`LoihiEnergyModel`.
+tile hops (3.0 / 4.0 pJ) are left out because the counters cannot place neurons on cores.
+Change the constants by passing another :class:`LoihiEnergyModel`.
+
+Static power is a separate term (:func:`static_energy_j`): a Loihi 2 chip draws about
+0.23-0.28 W whatever it computes (lava-dl's PilotNet benchmark on Loihi 2, "Power" table:
+static 0.23-0.28 W per chip), charged over the steps a sample takes at an *assumed* step
+time (:data:`ASSUMED_STEP_S`, stated wherever it is used: Loihi 2's step time depends on
+the load of its busiest core and is not measured here).
 
 The ``ops`` table has one row per step or per epoch with the columns ``synaptic_ops``,
 ``neuron_updates``, ``learning_updates``, ``spikes``, ``epoch`` and/or ``step``, and
@@ -27,6 +33,19 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 OP_COLUMNS = ("synaptic_ops", "neuron_updates", "learning_updates", "spikes")
+
+STATIC_W_PER_CHIP = 0.25     # lava-dl PilotNet on Loihi 2: 0.23-0.28 W static per chip
+ASSUMED_STEP_S = 10e-6       # an assumed Loihi 2 time step for a small graph (10 us)
+
+
+def static_energy_j(steps: float, chips: int = 1, step_s: float = ASSUMED_STEP_S,
+                    watts_per_chip: float = STATIC_W_PER_CHIP) -> float:
+    """Static energy of ``steps`` time steps on ``chips`` chips: steps * step_s * W."""
+    if not (steps >= 0 and chips >= 1 and step_s > 0 and watts_per_chip >= 0):
+        raise ValueError(f"static_energy_j needs steps >= 0, chips >= 1, step_s > 0 and "
+                         f"watts_per_chip >= 0, got {steps}, {chips}, {step_s}, "
+                         f"{watts_per_chip}.")
+    return steps * step_s * chips * watts_per_chip
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,14 @@ Brian2, an independent simulator, re-runs the same dynamics as Lava and our kern
 - ``continuous``: our discrete LIF against Brian2's exact integration of the continuous LIF
   as dt halves (measured order about 1);
 - ``ep``: our EP free-phase fixed point against the equilibrium of Brian2's gradient flow
-  ds/dt = -dF/ds on [0, 1] (random and briefly trained weights, max |ds| <= 1e-3).
+  ds/dt = -dF/ds on [0, 1] (random and briefly trained weights, max |ds| <= 1e-3);
+- ``ep-fixed``: EP's Loihi graph trained on ``lava-fixed`` against its integer neuron
+  program and learning rule re-simulated in Brian2 (``ep_fixed``): weights, states at every
+  step and predictions bit for bit.
 
 ``run_crosscheck`` writes a run folder with the table and overlay plots; the comparisons
-themselves are in ``checks``, the Brian2 models in ``brian_models`` and the Lava runs in
-``lava_runs``. Brian2 and Lava are imported only when a comparison runs.
+themselves are in ``checks``, the Brian2 models in ``brian_models`` (EP's Loihi graph in
+``ep_fixed``) and the Lava runs in ``lava_runs``. Brian2 and Lava are imported only when a comparison runs.
 """
 
 from dynaxx_neuro.crosscheck.checks import CHECK_NAMES, CrosscheckSettings

@@ -39,6 +39,10 @@ ORDER_MIN, ORDER_MAX = 0.85, 1.15
 # EP: both sides stop near the same fixed point (residuals below 1e-8); 1e-3 leaves room for
 # a slowly converging direction of a trained network's flow.
 EP_TOL = 1e-3
+# EP on Loihi parts: the same integer program and learning-engine arithmetic with the same
+# random numbers on both sides, so nothing but equality is right (weights, states and
+# predictions).
+EP_FIXED_TOL = 0
 
 LAVA_MISSING = "needs lava-nc (Python 3.10); skipped here"
 
@@ -52,7 +56,9 @@ class CrosscheckSettings:
     """Sizes and seeds of the default comparisons (smaller ones make quicker tests).
 
     ``dt_ms`` is the coarsest step of the continuous-limit check, halved ``halvings - 1``
-    times; ``ep_hidden`` and ``ep_epochs`` describe the briefly trained EP network.
+    times; ``ep_hidden`` and ``ep_epochs`` describe the briefly trained EP network;
+    ``ep_fixed_hidden``, ``ep_fixed_samples`` (training samples) and ``ep_fixed_epochs`` the
+    EP Loihi graph that ``ep-fixed`` trains on Lava and in Brian2.
     """
 
     seed: int = 0
@@ -63,6 +69,9 @@ class CrosscheckSettings:
     halvings: int = 5
     ep_hidden: tuple[int, ...] = (16,)
     ep_epochs: int = 1
+    ep_fixed_hidden: tuple[int, ...] = (12,)
+    ep_fixed_samples: int = 20
+    ep_fixed_epochs: int = 2
 
     def __post_init__(self):
         if self.target not in brian_models.TARGETS:
@@ -73,13 +82,14 @@ class CrosscheckSettings:
             raise ValueError(f"dt_ms must be a number in (0, {shortest:g}] ms (the shortest "
                              f"time constant), got {self.dt_ms!r}.")
         for name, low in (("seed", 0), ("lif_steps", 2), ("stdp_steps", 2), ("halvings", 2),
-                          ("ep_epochs", 1)):
+                          ("ep_epochs", 1), ("ep_fixed_samples", 1), ("ep_fixed_epochs", 1)):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-        if not self.ep_hidden or any(not isinstance(n, (int, np.integer)) or n < 1
-                                     for n in self.ep_hidden):
-            raise ValueError(f"ep_hidden must list hidden sizes >= 1, got {self.ep_hidden!r}.")
+        for name in ("ep_hidden", "ep_fixed_hidden"):
+            sizes = getattr(self, name)
+            if not sizes or any(not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
+                raise ValueError(f"{name} must list hidden sizes >= 1, got {sizes!r}.")
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -424,6 +434,176 @@ def ep_checks(settings: CrosscheckSettings, workdir=None) -> list[CheckRecord]:
     return records
 
 
+# --- EP on Loihi parts, fixed point -------------------------------------------------------
+def ep_fixed_problem(seed: int = 0, hidden=(12,), n_train: int = 20, n_eval: int = 5):
+    """A tiny EP Loihi graph on digits: sizes 64-hidden-10, t_free 4, t_nudge 2, the first
+    ``n_train`` training samples, ``n_eval`` validation and ``n_eval`` test samples, halving
+    the learning samples every epoch (``decimate_epochs`` 1, so the second epoch sends no
+    third factor on every other sample). Returns (config, data, initial parameters)."""
+    from dynaxx_neuro.cycle import INIT, stream
+    from dynaxx_neuro.datasets import prepare_splits
+    from dynaxx_neuro.registry import bind_data
+    from dynaxx_neuro.rules.ep_loihi import SPEC, EPLoihiParameters
+    config = SPEC.configure("digits", {"hidden": tuple(hidden), "t_free": 4, "t_nudge": 2,
+                                       "train_samples": n_train, "decimate_epochs": 1})
+    data = SPEC.data(config, prepare_splits("digits", None, 0.1, seed))
+    data = dataclasses.replace(data, x_val=data.x_val[:n_eval], y_val=data.y_val[:n_eval],
+                               x_test=data.x_test[:n_eval], y_test=data.y_test[:n_eval])
+    config = bind_data(config, data)
+    return config, data, EPLoihiParameters.initial(config, stream(seed, INIT))
+
+
+def lava_ep_fixed(config, data, params, seed: int, epochs: int) -> list:
+    """``epochs`` epochs of the real ``lava-fixed`` graph (``EPLoihiLavaRunner``, tag
+    ``fixed_pt``) from ``params``, with Lava ``Monitor``s on every layer's ``s`` and the
+    output layer's ``r``, read before each epoch's graph stops. Returns one
+    ``crosscheck.ep_fixed.GraphEpoch`` per epoch: weights and final states as the runner
+    reads them, evaluation predictions from its readout, training predictions from the
+    monitored output rates at the free ends."""
+    import time
+
+    from dynaxx_neuro.crosscheck.ep_fixed import GraphEpoch, free_end_predictions
+    from dynaxx_neuro.cycle import Launch
+    from dynaxx_neuro.networks.ep_loihi_lava import EPLoihiLavaRunner
+    from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters
+
+    class MonitoredRunner(EPLoihiLavaRunner):
+        """The lava-fixed runner with monitors on the layers (nothing else changed)."""
+
+        def _build(self, trains, epoch):
+            super()._build(trains, epoch)
+            from lava.proc.monitor.process import Monitor
+            self.probes = []
+            for layer, var in [*((layer, "s") for layer in self.layers), (self.layers[-1], "r")]:
+                monitor = Monitor()
+                monitor.probe(getattr(layer, var), self.cycle.steps)
+                self.probes.append((layer, var, monitor))
+
+        def _read_parameters(self):
+            # Called by run_epoch after the evaluation periods, before the graph stops.
+            self.recorded = [np.asarray(m.get_data()[layer.name][var]).astype(np.int64)
+                             for layer, var, m in self.probes]
+            return super()._read_parameters()
+
+    copy = EPLoihiParameters.from_arrays(params.to_arrays(), config)
+    runner = MonitoredRunner(config, data, copy, Launch(seed, 0, "fixed_pt"))
+    results = []
+    try:
+        for epoch in range(epochs):
+            started = time.perf_counter()
+            result = runner.run_epoch(epoch)
+            seconds = time.perf_counter() - started
+            *states, rates = runner.recorded
+            train_pred, _ = free_end_predictions(rates, config, runner.cycle)
+            results.append(GraphEpoch(
+                runner.parameters(), [s.copy() for s in runner.last_states], states,
+                train_pred, np.concatenate([result.val_predictions, result.test_predictions]),
+                float(result.train_accuracy), seconds))
+    finally:
+        runner.close()
+    return results
+
+
+def _differing(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
+    """(max |a - b|, number of differing entries); NaN and -1 when the shapes differ."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return float("nan"), -1
+    if not a.size:
+        return 0.0, 0
+    return float(np.abs(a.astype(np.int64) - b.astype(np.int64)).max()), int(np.sum(a != b))
+
+
+def compare_ep_fixed(reference: list, brian: list, initial, name: str = "Lava"
+                     ) -> list[CheckRecord]:
+    """EP's Loihi graph on ``reference`` (``name``, normally Lava's ``lava-fixed``) against
+    Brian2, epoch lists of ``crosscheck.ep_fixed.GraphEpoch`` from the same ``initial``
+    parameters: every final weight matrix, the final layer states, every layer's state at
+    every step of every epoch, and the free-phase predictions of the training and the
+    evaluation samples, each equal or FAIL."""
+    records = []
+    last_ref, last_brian = reference[-1], brian[-1]
+    start, ref_w, brian_w = (p.to_arrays() for p in (initial, last_ref.params,
+                                                       last_brian.params))
+    for matrix in ref_w:
+        value, count = _differing(ref_w[matrix], brian_w[matrix])
+        learned = int(np.sum(ref_w[matrix] != start[matrix]))
+        records.append(CheckRecord(
+            f"ep-fixed-{matrix}", f"max |{matrix}_lava - {matrix}_brian2| (engine units)",
+            value, EP_FIXED_TOL, count == 0 and within(value, EP_FIXED_TOL),
+            note=f"{count} of {ref_w[matrix].size} entries differ after {len(reference)} "
+                 f"epochs; {learned} moved from their initial value on {name}",
+            data={"lava": ref_w[matrix], "brian2": brian_w[matrix], "initial": start[matrix]}))
+    diffs = [_differing(a, b) for a, b in zip(last_ref.last_states, last_brian.last_states)]
+    value = max(d[0] for d in diffs)
+    records.append(CheckRecord(
+        "ep-fixed-states", "max |s_lava - s_brian2| when the graph stops (2^-8 units)", value,
+        EP_FIXED_TOL, all(d[1] == 0 for d in diffs) and within(value, EP_FIXED_TOL),
+        note="differing units per layer: " + ", ".join(
+            f"{d[1]} of {a.size}" for d, a in zip(diffs, last_ref.last_states)),
+        data={"lava": last_ref.last_states, "brian2": last_brian.last_states}))
+    if any(e.step_states is None for e in (*reference, *brian)):
+        records.append(skipped("ep-fixed-steps", "max |s_lava - s_brian2| at every step",
+                               EP_FIXED_TOL, f"{name} recorded no per-step states"))
+    else:
+        worst, first, total = 0.0, None, 0
+        for epoch, (a, b) in enumerate(zip(reference, brian)):
+            for layer, (x, y) in enumerate(zip(a.step_states, b.step_states)):
+                value, count = _differing(x, y)
+                worst = max(worst, 0.0 if math.isnan(value) else value)  # NaN: shapes
+                total += x.size
+                if count and first is None:
+                    where = ("the recordings differ in shape" if count < 0 else
+                             f"Lava step {int(np.nonzero((x != y).any(axis=1))[0][0]) + 1}")
+                    first = f"first difference: epoch {epoch}, layer {layer + 1}, {where}"
+        records.append(CheckRecord(
+            "ep-fixed-steps", "max |s_lava - s_brian2| at every step (2^-8 units)", worst,
+            EP_FIXED_TOL, first is None and within(worst, EP_FIXED_TOL),
+            note=first or f"{total} (step, unit) states identical over {len(reference)} epochs"))
+    for kind, key in (("train", "train_predictions"), ("eval", "eval_predictions")):
+        pairs = [(getattr(a, key), getattr(b, key)) for a, b in zip(reference, brian)]
+        if any(a is None or b is None for a, b in pairs):
+            records.append(skipped(f"ep-fixed-{kind}-pred", "samples predicted differently",
+                                   EP_FIXED_TOL, f"{name} recorded no {kind} predictions"))
+            continue
+        counts = [_differing(a, b)[1] for a, b in pairs]
+        value = float(sum(c if c >= 0 else max(len(a), len(b))
+                          for c, (a, b) in zip(counts, pairs)))
+        n = sum(len(a) for a, _ in pairs)
+        note = f"{n} free-phase readings over {len(pairs)} epochs"
+        if kind == "train":
+            note += ("; training accuracy per epoch " + name + " " + ", ".join(
+                f"{e.train_accuracy:.3f}" for e in reference) + ", Brian2 " + ", ".join(
+                f"{e.train_accuracy:.3f}" for e in brian))
+            per_sample = [sum(e.seconds for e in side) / max(sum(len(e.train_predictions)
+                                                                  for e in side), 1)
+                          for side in (reference, brian)]
+            note += (f"; seconds per training sample (whole epochs: build, training, "
+                     f"evaluation) {name} {per_sample[0]:.3f}, Brian2 {per_sample[1]:.3f}")
+        else:
+            note += " (validation then test)"
+        records.append(CheckRecord(
+            f"ep-fixed-{kind}-pred", f"{kind} samples predicted differently", value,
+            EP_FIXED_TOL, within(value, EP_FIXED_TOL), note=note,
+            data={"lava": [a for a, _ in pairs], "brian2": [b for _, b in pairs]}))
+    return records
+
+
+def ep_fixed_checks(settings: CrosscheckSettings, workdir=None) -> list[CheckRecord]:
+    """``ep-fixed``: EP's Loihi graph trained on Lava (``lava-fixed``) and in Brian2
+    (``crosscheck.ep_fixed``) from the same weights, compared bit for bit."""
+    if not lava_available():
+        return [skipped("ep-fixed", "weights, states, predictions: brian2 - lava-fixed",
+                        EP_FIXED_TOL, LAVA_MISSING)]
+    from dynaxx_neuro.crosscheck import ep_fixed
+    config, data, params = ep_fixed_problem(settings.seed, settings.ep_fixed_hidden,
+                                            settings.ep_fixed_samples)
+    lava = lava_ep_fixed(config, data, params, settings.seed, settings.ep_fixed_epochs)
+    brian = ep_fixed.train(config, data, params, settings.seed, settings.ep_fixed_epochs,
+                           settings.target)
+    return compare_ep_fixed(lava, brian, params)
+
+
 CHECKS = {"lif": lif_checks, "lif-fixed": lif_fixed_checks, "stdp": stdp_checks,
-          "continuous": continuous_checks, "ep": ep_checks}
+          "continuous": continuous_checks, "ep": ep_checks, "ep-fixed": ep_fixed_checks}
 CHECK_NAMES = (*CHECKS, "all")

@@ -36,8 +36,8 @@ rule (:func:`rule`)::
 
     dw = 2^(s - 7) * x0 * x1 * y1 * y2  -  2^(s - 7) * x0 * x1 * y1 * y3
 
-the engine adds (x1 y1 c >> 10) 2^s / 2^7 to a weight at the +beta end and subtracts the
-same at the -beta end, rounding each result stochastically to an integer weight, which is,
+the engine adds (x1 y1 c >> 10) 2^s / 2^7 to a weight at one step and subtracts the same at
+another, rounding each result stochastically to an integer weight, which is,
 with x1 y1 ~ r_post r_pre / 4, the symmetric EP rule (Laborieux et al. 2021)::
 
     dW = lr / (2 beta) (rho_post^+ rho_pre^+ - rho_post^- rho_pre^-),   lr = 2^-l
@@ -49,10 +49,16 @@ loses frac(a+) + frac(a-), about one accumulator unit (2^-7 of a weight step), o
 synapse active in both phases even when the two phases agree: a drift of about -10 weight
 steps per epoch for a bias on digits, enough to silence most hidden units. The rule's last
 term, ``+ 2^-7 * y0 * x0``, gives the unit back: the post neuron sends a back-propagating
-spike at the -beta end when it is active, and every synapse whose pre neuron spiked in that
-step gains one accumulator unit. The -beta phase settles
-on the weights the +beta update already changed: the engine learns when its epoch ends,
-and a period has one epoch per phase end. ``decimate_epochs`` N anneals the rate without
+spike at the - step when it is active, and every synapse whose pre neuron spiked in that
+step gains one accumulator unit.
+
+When the terms land. The engine learns at the end of every step, so an update at the +beta
+end would change the weights the -beta phase then settles on. Instead every neuron holds
+its state of the +beta end and the period has one more step, the replay
+(:func:`graph_period`): the -beta phase settles on the weights the period started with, the
+- term lands at its end, and in the replay step every neuron sends its held +beta rate (as
+graded spike and as y1) with y2 = c, so the + term sees the +beta rates. The replay's drives
+only reach the next sample's reset step, so the replay changes no dynamics. ``decimate_epochs`` N anneals the rate without
 losing an update's resolution: in epoch E the neurons send c only on every 2^(E // N)-th
 training sample (:func:`learns_sample`).
 """
@@ -155,12 +161,26 @@ def half_rate(r: np.ndarray) -> np.ndarray:
     return np.minimum(m + (r & 1) * (m & 1), TRACE_MAX)
 
 
+def graph_period(schedule: ep.EPSchedule) -> int:
+    """Steps per sample of the Loihi graph: the schedule's period and one replay step."""
+    return schedule.period + 1
+
+
+def held_step(schedule: ep.EPSchedule) -> int:
+    """The step whose state a neuron holds for the replay step: the +beta end (symmetric
+    nudging) or the free end (one-sided)."""
+    return schedule.nudged_end if schedule.symmetric else schedule.free_end
+
+
 def period_step(schedule: ep.EPSchedule, k: int, s: np.ndarray, s_free: np.ndarray | None,
-                drive: np.ndarray, fmt: FixedFormat, beta_shift: int,
-                target: np.ndarray | None, r_prev: np.ndarray) -> np.ndarray:
-    """The state of a layer after period step ``k`` of ``schedule``: 0 at the reset, the
-    free equilibrium ``s_free`` at the restore step, else :func:`layer_step`, plus for the
-    output layer (``target`` given) the nudging of the phase (+ at +beta, - at -beta)."""
+                s_held: np.ndarray | None, drive: np.ndarray, fmt: FixedFormat,
+                beta_shift: int, target: np.ndarray | None, r_prev: np.ndarray) -> np.ndarray:
+    """The state of a layer after step ``k`` of a period of :func:`graph_period` steps: 0 at
+    the reset, the free equilibrium ``s_free`` at the restore step, the held state
+    ``s_held`` (:func:`held_step`) at the replay step, else :func:`layer_step`, plus for
+    the output layer (``target`` given) the nudging of the phase (+ at +beta, - at -beta)."""
+    if k == schedule.period:
+        return s_held.copy()
     code = schedule.phase(k)
     if code == ep.RESET:
         return np.zeros_like(s)
@@ -220,10 +240,10 @@ def learns_sample(sample: int, epoch: int, decimate_epochs: int) -> bool:
 def post_factors(schedule: ep.EPSchedule, k: int, r: np.ndarray,
                  c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What a post neuron sends its learning engine at period step ``k`` of a learning
-    sample (``c`` = 0 otherwise): y1 = :func:`half_rate`, y2 = c at the last step of the
-    +beta phase, y3 = c at the last step of the -beta phase (at the free end with one-sided
-    nudging), 0 elsewhere; and a back-propagating spike (bap) at that last step where r > 0,
-    for the rule's floor correction."""
+    sample (``c`` = 0 otherwise): y1 = :func:`half_rate`, y2 = c at the step of the + term
+    and y3 = c at the step of the - term (:func:`learning_steps`), 0 elsewhere; and a
+    back-propagating spike (bap) at the - step where r > 0, for the rule's floor
+    correction."""
     plus_end, minus_end = learning_steps(schedule)
     y2 = np.full_like(r, c if k == plus_end else 0)
     y3 = np.full_like(r, c if k == minus_end else 0)
@@ -232,10 +252,15 @@ def post_factors(schedule: ep.EPSchedule, k: int, r: np.ndarray,
 
 
 def learning_steps(schedule: ep.EPSchedule) -> tuple[int, int]:
-    """The period steps whose learning epochs change weights: where y2 is sent (the +beta
-    end) and where y3 is sent (the -beta end, or the free end with one-sided nudging)."""
-    minus_end = schedule.period - 1 if schedule.symmetric else schedule.free_end
-    return schedule.nudged_end, minus_end
+    """The period steps whose learning epochs change weights: where y2 is sent (the + term)
+    and where y3 is sent (the - term). Both come after every phase has settled, so no
+    update lands before a phase it would change: symmetric nudging learns - at the -beta
+    end and + at the replay step (the held +beta state); one-sided learns + at the +beta end
+    and - at the replay step (the held free state)."""
+    replay = schedule.period
+    if schedule.symmetric:
+        return replay, schedule.period - 1
+    return schedule.nudged_end, replay
 
 
 def coarsen(w: np.ndarray, fmt: FixedFormat, u: float) -> np.ndarray:

@@ -18,7 +18,7 @@ from dynaxx_neuro.cycle import TEST, TRAIN, VAL, EpochCycle
 from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
 from dynaxx_neuro.networks.result import EpochResult
-from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters, engine_seed, loihi_activity
+from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters, engine_seed, training_activity
 
 # The pre-trace time constant: the longest Lava allows, so a payload read in the step it
 # arrives has decayed by exp(-1/65535) (one unit at most, stochastically).
@@ -30,11 +30,12 @@ ENGINE_WEIGHT_BITS = 9
 
 
 def graph_cycle(config, data, trains: bool, first_epoch: int) -> EpochCycle:
-    """The cycle of the graph: batch 1, training periods of the full schedule, evaluation
-    periods of the reset and the free phase."""
+    """The cycle of the graph: batch 1, training periods of the full schedule and the replay
+    step (``kernels.ep_fixed.graph_period``), evaluation periods of the reset and the free
+    phase."""
     schedule = config.schedule
     return EpochCycle(len(data.x_train) if trains else 0, len(data.x_val), len(data.x_test),
-                      1, schedule.period, schedule.free_end + 1, first_epoch)
+                      1, fx.graph_period(schedule), schedule.free_end + 1, first_epoch)
 
 
 def graph_inputs(data, fixed: bool, trains: bool) -> dict:
@@ -173,8 +174,8 @@ class EPLoihiLavaRunner:
                            float(readout.train_cost.get()[0]) / seen,
                            pred[:n_val], float("nan"), pred[n_val:n_val + self.cycle.n_test],
                            float("nan"),
-                           loihi_activity(self.config, events, self.cycle.n_train,
-                                          epoch).tables(epoch))
+                           training_activity(self.config, events, self.cycle.n_train,
+                                             epoch).tables(epoch))
 
     def _read_parameters(self) -> EPLoihiParameters:
         """The weights every synapse holds (integers, or floats for the float graph, kept in

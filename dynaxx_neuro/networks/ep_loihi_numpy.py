@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dynaxx_neuro.activity import EpochActivity
 from dynaxx_neuro.cycle import TEST, TRAIN, VAL, Launch, Slot, epoch_order
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ep_fixed as fx
@@ -27,6 +28,7 @@ from dynaxx_neuro.networks.ep_loihi_lava import X1_TAU, graph_cycle, graph_input
 from dynaxx_neuro.networks.result import EpochResult
 from dynaxx_neuro.rules.ep_loihi import (EPLoihiConfig, EPLoihiParameters, NeuronState,
                                          engine_seed, loihi_activity, neuron_step,
+                                         training_activity,
                                          third_factor_now)
 
 
@@ -110,7 +112,7 @@ class EPLoihiNumpyRunner:
         correct, cost = 0, 0.0
         for batch, row in enumerate(order):
             x, target = self.inputs[TRAIN][row], targets[data.y_train[row]]
-            for k in range(config.schedule.period):
+            for k in range(fx.graph_period(config.schedule)):
                 events += self._step(Slot(epoch, TRAIN, batch, k), x, target)
                 if k == config.schedule.free_end:
                     output = self.layers[-1].r
@@ -123,7 +125,7 @@ class EPLoihiNumpyRunner:
         self.next_epoch += 1
         seen = max(len(order), 1)
         val, test = self.predictions(VAL), self.predictions(TEST)
-        tables = loihi_activity(config, events, len(order), epoch).tables(epoch)
+        tables = training_activity(config, events, len(order), epoch).tables(epoch)
         return EpochResult(correct / seen, cost / seen, val, float("nan"), test,
                            float("nan"), tables)
 
@@ -137,28 +139,50 @@ class EPLoihiNumpyRunner:
             free = self.settle(self.inputs[last][-1:])
             for state, (s, r) in zip(self.layers, free):
                 state.s, state.s_free, state.r = s[0], s[0].copy(), r[0]
+                state.keep(self.config, self.config.schedule.free_end)
         self.last_states = [state.s.copy() for state in self.layers]
 
     def settle(self, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """(states, rates) of every layer at the free end of an evaluation period, for the
         samples ``x`` (B, n_in) at once: the reset, then t_free steps of the integer program
         on the synapses' current weights."""
-        config, n = self.config, len(self.forward)
-        states = [NeuronState.zeros((len(x), size)) for size in config.sizes[1:]]
-        for k in range(1, config.schedule.free_end + 1):
-            rates = [x] + [state.r for state in states]
-            drives = []
-            for l in range(n):
-                drive = (fx.dense_drive(self.forward[l], rates[l], config.weight_exp)
-                         + fx.dense_drive(self.bias[l], np.full((len(x), 1), fx.RATE_MAX),
-                                          config.weight_exp))
-                if l + 1 < n:
-                    drive = drive + fx.dense_drive(self.backward[l], rates[l + 2],
-                                                   config.weight_exp)
-                drives.append(drive)
-            for state, drive in zip(states, drives):
-                neuron_step(config, k, state, drive, None, 0)
+        states = [NeuronState.zeros((len(x), size)) for size in self.config.sizes[1:]]
+        for k in range(1, self.config.schedule.free_end + 1):
+            self._free_step(states, [x] + [state.r for state in states], k)
         return [(state.s, state.r) for state in states]
+
+    def _free_step(self, states: list[NeuronState], rates: list[np.ndarray], k: int) -> None:
+        """Free-phase step ``k`` of a batch of evaluation periods, from the rates of step
+        k - 1 (input first)."""
+        config, n = self.config, len(self.forward)
+        drives = []
+        for l in range(n):
+            drive = (fx.dense_drive(self.forward[l], rates[l], config.weight_exp)
+                     + fx.dense_drive(self.bias[l], np.full((len(rates[0]), 1), fx.RATE_MAX),
+                                      config.weight_exp))
+            if l + 1 < n:
+                drive = drive + fx.dense_drive(self.backward[l], rates[l + 2],
+                                               config.weight_exp)
+            drives.append(drive)
+        for state, drive in zip(states, drives):
+            neuron_step(config, k, state, drive, None, 0)
+
+    def inference_activity(self, x: np.ndarray) -> EpochActivity:
+        """What the evaluation periods of the samples ``x`` send and do on chip: the graded
+        spikes of the input and every layer over the reset and free steps (the reset step
+        sends what the free phase starts from) and the synaptic operations they cause
+        (``rules.ep.ep_activity`` of one free-phase period per sample, plus the bias input;
+        no learning)."""
+        config, n = self.config, len(self.forward)
+        period = config.schedule.free_end + 1
+        states = [NeuronState.zeros((len(x), size)) for size in config.sizes[1:]]
+        events = np.zeros(n + 1, dtype=np.int64)
+        for k in range(period):
+            rates = [x] + [state.r for state in states]
+            events += [np.count_nonzero(r) for r in rates]
+            if k + 1 < period:
+                self._free_step(states, rates, k + 1)
+        return loihi_activity(config, events, len(x), period, 0)
 
     def predictions(self, split: str) -> np.ndarray:
         """The class each sample of ``split`` is read as at the end of its free phase."""

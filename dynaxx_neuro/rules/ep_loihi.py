@@ -153,16 +153,25 @@ def third_factor_now(config: EPLoihiConfig, slot: Slot, c) -> int | float:
 
 @dataclass
 class NeuronState:
-    """What one layer of neurons holds between steps: state, free equilibrium, last rate."""
+    """What one layer of neurons holds between steps: state, free equilibrium, the state
+    held for the replay step (``kernels.ep_fixed.held_step``), last rate."""
 
     s: np.ndarray
     s_free: np.ndarray
+    s_held: np.ndarray
     r: np.ndarray
 
     @classmethod
     def zeros(cls, shape, dtype=np.int64) -> "NeuronState":
         """Zero states of ``shape``: (n,) for one sample, (B, n) for a batch."""
-        return cls(*(np.zeros(shape, dtype=dtype) for _ in range(3)))
+        return cls(*(np.zeros(shape, dtype=dtype) for _ in range(4)))
+
+    def keep(self, config: "EPLoihiConfig", k: int) -> None:
+        """Keep the free equilibrium and the held state when step ``k`` reaches them."""
+        if k == config.schedule.free_end:
+            self.s_free = self.s.copy()
+        if k == fx.held_step(config.schedule):
+            self.s_held = self.s.copy()
 
 
 def neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: np.ndarray,
@@ -170,22 +179,24 @@ def neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: np.nda
     """One step of a layer's integer program (``kernels.ep_fixed.period_step``, the free
     equilibrium kept at the free end); updates ``state`` and returns the post factors
     (y1, y2, y3, bap) it sends its synapses."""
-    s = fx.period_step(config.schedule, k, state.s, state.s_free, drive, config.fmt,
-                       config.beta_shift, target, state.r)
-    if k == config.schedule.free_end:
-        state.s_free = s.copy()
-    state.s, state.r = s, fx.rate(s)
+    state.s = fx.period_step(config.schedule, k, state.s, state.s_free, state.s_held, drive,
+                             config.fmt, config.beta_shift, target, state.r)
+    state.keep(config, k)
+    state.r = fx.rate(state.s)
     return fx.post_factors(config.schedule, k, state.r, c)
 
 
 def float_neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: np.ndarray,
                       target: np.ndarray | None, c: float) -> tuple[np.ndarray, ...]:
     """The same step in float (the floating_pt models): s = a (+/- beta (d - r) when
-    nudged), r = clip(s, 0, 1); y1 = r, y2 / y3 = c at the phase ends, no bap (the float
-    rule needs no floor correction; the state width does not apply)."""
+    nudged; reset, restore and replay as in the integer program), r = clip(s, 0, 1);
+    y1 = r, y2 / y3 = c at the learning steps, no bap (the float rule needs no floor
+    correction; the state width does not apply)."""
     schedule = config.schedule
-    code = schedule.phase(k)
-    if code == ep.RESET:
+    code = None if k == schedule.period else schedule.phase(k)
+    if k == schedule.period:
+        s = state.s_held.copy()
+    elif code == ep.RESET:
         s = np.zeros_like(state.s)
     elif code == ep.RESTORE:
         s = state.s_free.copy()
@@ -194,27 +205,35 @@ def float_neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: 
         sign = {ep.NUDGED: +1, ep.NUDGED_NEG: -1}.get(code, 0)
         if target is not None and sign:
             s = s + sign * 2.0 ** -config.beta_shift * (target - state.r)
-    if k == schedule.free_end:
-        state.s_free = s.copy()
-    state.s, state.r = s, np.clip(s, 0.0, 1.0)
+    state.s = s
+    state.keep(config, k)
+    state.r = np.clip(s, 0.0, 1.0)
     plus_end, minus_end = fx.learning_steps(schedule)
     return (state.r, np.full(len(s), c if k == plus_end else 0.0),
             np.full(len(s), c if k == minus_end else 0.0), np.zeros(len(s)))
 
 
-def loihi_activity(config: EPLoihiConfig, events: np.ndarray, n_samples: int,
-                   epoch: int) -> EpochActivity:
-    """The activity of an epoch's training periods: ``rules.ep.ep_activity`` of the layers'
-    graded spikes plus the always-on bias input (one event into every neuron each step),
-    and the learning engine's updates of the two epochs per learning sample whose products
-    are non-zero (every synapse of both copies and every bias; with ``t_epoch = 1`` the
-    engine also runs in the other steps, where every product is zero)."""
-    activity = ep_activity(config.sizes, events, config.schedule.period, n_samples)
-    bias_ops = int(sum(config.sizes[1:])) * config.schedule.period * n_samples
-    learners = sum(fx.learns_sample(j, epoch, config.decimate_epochs) for j in range(n_samples))
+def loihi_activity(config: EPLoihiConfig, events: np.ndarray, n_samples: int, period: int,
+                   learners: int) -> EpochActivity:
+    """The activity of ``n_samples`` periods of ``period`` steps, ``learners`` of them
+    learning: ``rules.ep.ep_activity`` of the layers' graded spikes ``events`` (input
+    first) plus the always-on bias input (one event into every neuron each step), and the
+    learning engine's updates of the two epochs per learning sample whose products are
+    non-zero (every synapse of both copies and every bias; with ``t_epoch = 1`` the engine
+    also runs in the other steps, where every product is zero)."""
+    activity = ep_activity(config.sizes, events, period, n_samples)
+    bias_ops = int(sum(config.sizes[1:])) * period * n_samples
     per_sample = activity.learning_updates // max(n_samples, 1)
     return dataclasses.replace(activity, synaptic_ops=activity.synaptic_ops + bias_ops,
                                learning_updates=2 * learners * per_sample)
+
+
+def training_activity(config: EPLoihiConfig, events: np.ndarray, n_samples: int,
+                      epoch: int) -> EpochActivity:
+    """:func:`loihi_activity` of an epoch's training periods."""
+    learners = sum(fx.learns_sample(j, epoch, config.decimate_epochs) for j in range(n_samples))
+    return loihi_activity(config, events, n_samples, fx.graph_period(config.schedule),
+                          learners)
 
 
 def engine_weights_only(config: EPLoihiConfig) -> None:
