@@ -15,7 +15,7 @@ does; graded payloads of 8 bits, post factors of 7)::
     r = clip(s, 0, 255);  send r
     send y1 = (r >> 1) + (r & 1)((r >> 1) & 1), capped at 127
     send y2 = c at the replay step, y3 = c at the -beta end of a learning sample, else 0
-    send bap = r > 0 at the -beta end of a learning sample (the rule's floor correction)
+    send bap = 0 < r < 255 at the -beta end of a learning sample (the rule's floor correction)
 
 The stream and the readout are the host's (the ``CPU`` next to the chip); they only send
 samples and read rates.

@@ -3,6 +3,7 @@ folder and the command line. Brian2 runs with its numpy code-generation target (
 compiler). Comparisons with Lava are marked ``lava``; the Brian2 models are also checked
 against our kernels, which needs no Lava."""
 
+import dataclasses
 import json
 import runpy
 import sys
@@ -14,8 +15,9 @@ from click.testing import CliRunner
 
 from dynaxx_neuro.cli import main
 from dynaxx_neuro.crosscheck import CheckRecord, CrosscheckSettings, format_table
-from dynaxx_neuro.crosscheck import brian_models, checks
+from dynaxx_neuro.crosscheck import brian_models, checks, ep_fixed
 from dynaxx_neuro.crosscheck.stdp import STDPLoihiRule, lava_literal
+from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.kernels import neurons as lif
 
 SMALL = CrosscheckSettings(lif_steps=60, stdp_steps=120, halvings=4)
@@ -108,6 +110,69 @@ def test_random_ep_network_has_a_unique_fixed_point():
     assert checks.smallest_curvature(params) >= 0.2 - 1e-9
 
 
+# --- EP's Loihi graph in Brian2 against the numpy-fixed twin (no Lava) ----------------------
+def _twin_epochs(config, data, params, seed, epochs):
+    """The numpy-fixed twin's epochs as ``GraphEpoch``s (it records no per-step states and
+    no per-sample training predictions)."""
+    from dynaxx_neuro.cycle import Launch
+    from dynaxx_neuro.networks.ep_loihi_numpy import EPLoihiNumpyRunner
+    from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters
+    runner = EPLoihiNumpyRunner(config, data,
+                                EPLoihiParameters.from_arrays(params.to_arrays(), config),
+                                Launch(seed, 0, "numpy"))
+    out = []
+    for epoch in range(epochs):
+        result = runner.run_epoch(epoch)
+        out.append(ep_fixed.GraphEpoch(
+            runner.parameters(), [s.copy() for s in runner.last_states], None, None,
+            np.concatenate([result.val_predictions, result.test_predictions]),
+            result.train_accuracy, 0.0))
+    return out
+
+
+@pytest.fixture(scope="module")
+def ep_fixed_twin():
+    """Two hidden layers (so backward copies between hidden layers too), two epochs."""
+    config, data, params = checks.ep_fixed_problem(seed=1, hidden=(12, 8), n_train=12,
+                                                   n_eval=4)
+    return config, data, params, _twin_epochs(config, data, params, 1, 2)
+
+
+def test_brian2_ep_fixed_graph_equals_the_numpy_twin_bit_for_bit(ep_fixed_twin):
+    config, data, params, twin = ep_fixed_twin
+    brian = ep_fixed.train(config, data, params, seed=1, epochs=2)
+    records = checks.compare_ep_fixed(twin, brian, params, name="numpy-fixed")
+    status = {r.name: r.status for r in records}
+    assert status.pop("ep-fixed-steps") == "SKIP"         # the twin keeps no trajectories
+    assert status.pop("ep-fixed-train-pred") == "SKIP"
+    assert sorted(status) == sorted(["ep-fixed-w0", "ep-fixed-w1", "ep-fixed-w2", "ep-fixed-wt1",
+                                     "ep-fixed-wt2", "ep-fixed-b0", "ep-fixed-b1", "ep-fixed-b2",
+                                     "ep-fixed-states", "ep-fixed-eval-pred"])
+    assert set(status.values()) == {"PASS"}, format_table(records)
+    assert [e.train_accuracy for e in brian] == [e.train_accuracy for e in twin]
+    for record in records[:8]:                               # every matrix learned
+        assert (record.data["brian2"] != record.data["initial"]).any(), record.name
+    period = fx.graph_period(config.schedule)
+    assert brian[0].step_states[0].shape == (12 * period + 8 * (config.schedule.free_end + 1),
+                                             12)
+    assert brian[0].step_states[0].dtype == np.int64 and brian[0].train_predictions.shape == (12,)
+
+
+def test_ep_fixed_comparison_fails_when_brian2_differs(ep_fixed_twin, monkeypatch):
+    # Brian2's synapses learn without the rule's floor correction: the weights, and with
+    # them the states, drift from the twin's, and the records must say FAIL.
+    config, data, params, twin = ep_fixed_twin
+    real = ep_fixed.engine_params
+    monkeypatch.setattr(ep_fixed, "engine_params", lambda c: dataclasses.replace(
+        real(c), dw=fx.rule(c.scale, floor_correction=False)))
+    brian = ep_fixed.train(config, data, params, seed=1, epochs=1)
+    records = checks.compare_ep_fixed(twin[:1], brian, params, name="numpy-fixed")
+    failed = [r for r in records if r.status == "FAIL"]
+    assert any(r.name == "ep-fixed-w0" for r in failed), format_table(records)
+    assert all(r.value > 0 and "entries differ" in r.note for r in failed
+               if r.name.startswith("ep-fixed-w"))
+
+
 # --- Lava against Brian2 ------------------------------------------------------------------
 @pytest.mark.lava
 def test_lif_float_lava_and_brian2_agree():
@@ -143,6 +208,19 @@ def test_stdp_lava_and_brian2_weight_trajectories_agree():
 
 
 @pytest.mark.lava
+def test_ep_fixed_lava_and_brian2_agree_bit_for_bit():
+    records = checks.ep_fixed_checks(SMALL)
+    assert [r.name for r in records] == [
+        "ep-fixed-w0", "ep-fixed-w1", "ep-fixed-wt1", "ep-fixed-b0", "ep-fixed-b1",
+        "ep-fixed-states", "ep-fixed-steps", "ep-fixed-train-pred", "ep-fixed-eval-pred"]
+    for record in records:
+        assert record.passed and record.value == 0, f"{record.name}: {record.note}"
+    for record in records[:5]:                               # every matrix learned on Lava
+        assert (record.data["lava"] != record.data["initial"]).any(), record.name
+    assert "identical" in records[6].note and "seconds per training sample" in records[7].note
+
+
+@pytest.mark.lava
 def test_lava_refuses_fixed_weights_its_dense_would_change():
     from dynaxx_neuro.crosscheck.lava_runs import lava_lif
     with pytest.raises(ValueError, match="weights must be even integers"):
@@ -152,9 +230,9 @@ def test_lava_refuses_fixed_weights_its_dense_would_change():
 def test_lava_comparisons_skip_with_a_reason_where_lava_is_missing(monkeypatch):
     monkeypatch.setattr(checks, "lava_available", lambda: False)
     records = [*checks.lif_checks(SMALL), *checks.lif_fixed_checks(SMALL),
-               *checks.stdp_checks(SMALL)]
-    assert [r.status for r in records] == ["SKIP"] * 4
-    assert "lava-nc" in records[0].note and "SKIP 4" in format_table(records)
+               *checks.stdp_checks(SMALL), *checks.ep_fixed_checks(SMALL)]
+    assert [r.status for r in records] == ["SKIP"] * 5
+    assert "lava-nc" in records[0].note and "SKIP 5" in format_table(records)
 
 
 # --- records, bad input, run folder and command line --------------------------------------
@@ -186,6 +264,8 @@ def test_table_has_a_row_per_record_and_counts():
     (lambda: CrosscheckSettings(dt_ms=0), "dt_ms must be a number in (0, 5] ms"),
     (lambda: CrosscheckSettings(halvings=1), "halvings must be an integer >= 2"),
     (lambda: checks.pair_inputs(offsets=[]), "offsets must be non-empty"),
+    (lambda: CrosscheckSettings(ep_fixed_hidden=()), "ep_fixed_hidden must list hidden sizes"),
+    (lambda: CrosscheckSettings(ep_fixed_epochs=0), "ep_fixed_epochs must be an integer >= 1"),
 ])
 def test_bad_input_is_one_sentence_naming_the_argument(make, words):
     with pytest.raises(ValueError) as error:
@@ -210,7 +290,8 @@ def test_command_line_writes_the_run_folder_with_table_and_plots(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["crosscheck", "spikes"], "check must be one of lif, lif-fixed, stdp, continuous, ep, all"),
+    (["crosscheck", "spikes"],
+     "check must be one of lif, lif-fixed, stdp, continuous, ep, ep-fixed, all"),
     (["crosscheck", "continuous", "--dt-ms", "0"], "dt_ms must be a number in (0, 5] ms"),
     (["crosscheck", "continuous", "--dt-ms", "-0.5"], "dt_ms must be"),
     (["crosscheck", "lif", "--target", "cpp"], "target must be one of numpy, cython"),

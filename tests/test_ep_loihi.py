@@ -87,7 +87,7 @@ def test_post_factors_carry_the_third_factor_only_at_the_phase_ends():
         np.testing.assert_array_equal(y1, [0, 4, 127])
         assert (y2 == (32 if k == plus_end else 0)).all()
         assert (y3 == (32 if k == minus_end else 0)).all()
-        np.testing.assert_array_equal(bap, [0, 1, 1] if k == minus_end else [0, 0, 0])
+        np.testing.assert_array_equal(bap, [0, 1, 0] if k == minus_end else [0, 0, 0])
     assert not fx.post_factors(schedule, minus_end, r, 0)[3].any()   # no learning, no bap
 
 

@@ -17,7 +17,8 @@ Brian2, an independent simulator, re-runs the same dynamics as Lava and our kern
 
 ``run_crosscheck`` writes a run folder with the table and overlay plots; the comparisons
 themselves are in ``checks``, the Brian2 models in ``brian_models`` (EP's Loihi graph in
-``ep_fixed``) and the Lava runs in ``lava_runs``. Brian2 and Lava are imported only when a comparison runs.
+``ep_fixed``) and the Lava runs in ``lava_runs``. Brian2 and Lava are imported only when a
+comparison runs.
 """
 
 from dynaxx_neuro.crosscheck.checks import CHECK_NAMES, CrosscheckSettings

@@ -10,7 +10,7 @@ every epoch)::
 
     input  (n_0)   r = x_in(t, i)                      the host's stream (a TimedArray)
     bias   (1)     r = 255                             the always-on input
-    layer_l (n_l)  integer s, s_free, r, y1, y2, y3, bap; sums fwd, bwd, bias
+    layer_l (n_l)  integer s, s_free, s_held, r, y1, y2, y3, bap; sums fwd, bwd, bias
     fwd_l   Synapses(layer_{l-1} or input -> layer_l), w = W_l          sum_fwd_post
     bwd_l   Synapses(layer_{l+1} -> layer_l), w = W_{l+1}^T (its copy)   sum_bwd_post
     bias_l  Synapses(bias -> layer_l), w = b_l                           sum_bias_post
@@ -28,19 +28,23 @@ schedule is Lava's order within a step:
    as it is, in Brian2 as in Lava's engine).
 
 The neuron program (``kernels.ep_fixed``: ``period_step``, ``rate``, ``half_rate``,
-``post_factors``), integers only, ``>>`` an arithmetic shift (floor)::
+``post_factors``, ``learning_steps``), integers only, ``>>`` an arithmetic shift (floor)::
 
-    k      = period step of n (training periods of P steps, then evaluation periods of
-             t_free + 1), from Brian2's integer clock ``t_in_timesteps``
+    k      = period step of n: training periods of P + 1 steps (the schedule's P and the
+             replay step, ``graph_period``), then evaluation periods of t_free + 1, from
+             Brian2's integer clock ``t_in_timesteps``
     c      = the third factor in training periods whose sample learns (``learns_sample``)
     a      = (sum_fwd >> e) + (sum_bwd >> e) + (sum_bias >> e)   each LearningDense shifts
-    k = 0        : s = 0
-    restore step : s = s_free
-    otherwise    : s = sat(a); output layer, +beta / -beta phase: s = sat(s +/- ((d - r) >> k_beta))
-    k = free end : s_free = s
+    k = 0           : s = 0
+    restore step    : s = s_free
+    replay step (P) : s = s_held
+    otherwise       : s = sat(a); the output layer in the +beta / -beta phase:
+                      s = sat(s +/- ((d - r) >> k_beta))
+    k = free end : s_free = s;   k = held step (+beta end; free end one-sided): s_held = s
     r  = clip(s, 0, 255)
-    y1 = min((r >> 1) + (r & 1)((r >> 1) & 1), 127);  y2 = c at the +beta end, y3 = c at the
-    -beta end, else 0;  bap = (r > 0) at the -beta end when c > 0
+    y1 = min((r >> 1) + (r & 1)((r >> 1) & 1), 127);  y2 = c at the + step, y3 = c at the
+    - step (``learning_steps``: the replay and the -beta end), else 0;
+    bap = (0 < r < 255) at the - step when c > 0
 
 The learning epoch of one synapse (``learning_engine.three_factor_epoch`` and
 ``update_weights``; u_x = x_decay[2t], u_y = y_decay[2t], u_c = conn[t], Lava's random
@@ -71,7 +75,7 @@ How each operation is written in Brian2 code (numpy target, int64 variables):
   ``exp(-1 / tau)`` and rounds stochastically, so the Brian2 code does the same float64
   multiply, ``floor`` and comparison (one operation per statement, so Brian2's
   expression optimiser cannot reassociate them), with ``exp(-1 / tau)`` held in a shared
-  variable set from NumPy's value (a literal would pass through sympy's 15-digit floats);
+  variable set from NumPy's value, the very float Lava multiplies by;
 - not Brian2's own: the random numbers. Lava draws them from NumPy's PCG64 streams
   (``learning_engine.EngineStreams``), which Brian2's ``rand()`` cannot reproduce; they
   are fed in as TimedArrays indexed by the step (float64, exact), as are the host's
@@ -190,8 +194,11 @@ def _clock_code(config: EPLoihiConfig, cycle, epoch: int) -> str:
     return f"""
 n_step = t_in_timesteps
 training = int(n_step < {cycle.train_steps})
-k = training * (n_step % {cycle.train_period}) + (1 - training) * ((n_step - {cycle.train_steps}) % {cycle.eval_period})
-c_now = {config.scale.third_factor} * training * int((n_step // {cycle.train_period}) % {every} == 0)
+train_k = n_step % {cycle.train_period}
+eval_k = (n_step - {cycle.train_steps}) % {cycle.eval_period}
+k = training * train_k + (1 - training) * eval_k
+learns = int((n_step // {cycle.train_period}) % {every} == 0)
+c_now = {config.scale.third_factor} * training * learns
 """
 
 
@@ -200,9 +207,10 @@ def layer_code(config: EPLoihiConfig, cycle, epoch: int, has_above: bool,
     """The neuron program of a layer (module docstring) as Brian2 abstract code."""
     schedule, e = config.schedule, config.weight_exp
     low, high = config.fmt.state_range
-    plus_end, minus_end = fx.learning_steps(schedule)
+    plus_step, minus_step = fx.learning_steps(schedule)
+    replay = schedule.period                      # the last step of fx.graph_period
     restore = schedule.nudged_end + 1 if schedule.symmetric else -1
-    negative_from = schedule.nudged_end + 2 if schedule.symmetric else schedule.period
+    negative_from = schedule.nudged_end + 2 if schedule.symmetric else replay
     drive = f"sum_fwd // {2 ** e} + sum_bias // {2 ** e}"
     if has_above:
         drive += f" + sum_bwd // {2 ** e}"
@@ -210,20 +218,24 @@ def layer_code(config: EPLoihiConfig, cycle, epoch: int, has_above: bool,
     if is_output:
         nudge = f"""
 d = int(target_in(t, i))
-sgn = int(k > {schedule.free_end} and k <= {schedule.nudged_end}) - int(k >= {negative_from})
+plus_phase = int(k > {schedule.free_end} and k <= {schedule.nudged_end})
+minus_phase = int(k >= {negative_from} and k < {replay})
+sgn = plus_phase - minus_phase
 s_next = clip(s_next + sgn * ((d - r) // {2 ** config.beta_shift}), {low}, {high})"""
     return _clock_code(config, cycle, epoch) + f"""
 s_next = clip({drive}, {low}, {high}){nudge}
 reset = int(k == 0)
 restore = int(k == {restore})
-s = (1 - reset) * ((1 - restore) * s_next + restore * s_free)
+replay = int(k == {replay})
+s = (1 - reset) * ((1 - restore - replay) * s_next + restore * s_free + replay * s_held)
 s_free = s_free + int(k == {schedule.free_end}) * (s - s_free)
+s_held = s_held + int(k == {fx.held_step(schedule)}) * (s - s_held)
 r = clip(s, 0, {fx.RATE_MAX})
 half = r // 2
 y1 = clip(half + (r % 2) * (half % 2), 0, {fx.TRACE_MAX})
-y2 = c_now * int(k == {plus_end})
-y3 = c_now * int(k == {minus_end})
-bap = int(r > 0) * int(c_now > 0) * int(k == {minus_end})
+y2 = c_now * int(k == {plus_step})
+y3 = c_now * int(k == {minus_step})
+bap = int(r > 0 and r < {fx.RATE_MAX}) * int(c_now > 0) * int(k == {minus_step})
 """
 
 
@@ -295,7 +307,8 @@ def run_epoch(config: EPLoihiConfig, data, params: EPLoihiParameters, seed: int,
     engine = engine_params(config)
     products = _modelled_products(engine)
     sizes, n_layers = config.sizes, config.n_weight_layers
-    integers = ("s", "s_free", "r", "y1", "y2", "y3", "bap", "sum_fwd", "sum_bwd", "sum_bias")
+    integers = ("s", "s_free", "s_held", "r", "y1", "y2", "y3", "bap", "sum_fwd", "sum_bwd",
+                "sum_bias")
     with codegen_target(target) as b2:
         dt = STEP_MS * b2.ms
         namespace = {"x_in": b2.TimedArray(stream.x, dt=dt),
@@ -326,11 +339,12 @@ def run_epoch(config: EPLoihiConfig, data, params: EPLoihiParameters, seed: int,
         rule = learning_code(products)
         synapses = []
         for group_name, l, pre, weights in plan:
-            syn = b2.Synapses(pre, layers[l], f"""w : integer
-                                                 x_factor : 1 (shared, constant)
-                                                 y_factor : 1 (shared, constant)
-                                                 sum_{group_name}_post = w * r_pre : integer (summed)""",
-                              dt=dt, name=f"ep_{group_name}{l}", dtype={"w": np.int64})
+            model = f"""w : integer
+                        x_factor : 1 (shared, constant)
+                        y_factor : 1 (shared, constant)
+                        sum_{group_name}_post = w * r_pre : integer (summed)"""
+            syn = b2.Synapses(pre, layers[l], model, dt=dt, name=f"ep_{group_name}{l}",
+                              dtype={"w": np.int64})
             syn.connect()
             syn.w[:] = np.asarray(weights)[syn.j[:], syn.i[:]]
             syn.x_factor = np.exp(-1 / engine.x1.tau)

@@ -49,8 +49,10 @@ loses frac(a+) + frac(a-), about one accumulator unit (2^-7 of a weight step), o
 synapse active in both phases even when the two phases agree: a drift of about -10 weight
 steps per epoch for a bias on digits, enough to silence most hidden units. The rule's last
 term, ``+ 2^-7 * y0 * x0``, gives the unit back: the post neuron sends a back-propagating
-spike at the - step when it is active, and every synapse whose pre neuron spiked in that
-step gains one accumulator unit.
+spike at the - step when it is active and not saturated, and every synapse whose pre neuron
+spiked in that step gains one accumulator unit. (Given to saturated neurons too, whose
+products with saturated or always-on inputs lose almost nothing, it pushes them deeper into
+saturation, and training collapses.)
 
 When the terms land. The engine learns at the end of every step, so an update at the +beta
 end would change the weights the -beta phase then settles on. Instead every neuron holds
@@ -225,7 +227,8 @@ def rule(scale: LearningScale, floor_correction: bool = True) -> str:
     """The EP update in Loihi's sum-of-products grammar (a ``Loihi3FLearningRule``); with
     ``floor_correction`` (the fixed-point graph) the term ``2^-7 * y0 * x0``, one
     accumulator unit for every synapse whose pre neuron spikes when its post neuron sends a
-    back-propagating spike (at the -beta end, when active; :func:`post_factors`)."""
+    back-propagating spike (at the - step, when active and not saturated;
+    :func:`post_factors`)."""
     constant = f"2^{scale.rule_shift - 7}"
     text = f"{constant} * x0 * x1 * y1 * y2 - {constant} * x0 * x1 * y1 * y3"
     return text + " + 2^-7 * y0 * x0" if floor_correction else text
@@ -242,12 +245,13 @@ def post_factors(schedule: ep.EPSchedule, k: int, r: np.ndarray,
     """What a post neuron sends its learning engine at period step ``k`` of a learning
     sample (``c`` = 0 otherwise): y1 = :func:`half_rate`, y2 = c at the step of the + term
     and y3 = c at the step of the - term (:func:`learning_steps`), 0 elsewhere; and a
-    back-propagating spike (bap) at the - step where r > 0, for the rule's floor
-    correction."""
+    back-propagating spike (bap) at the - step where 0 < r < 255, for the rule's floor
+    correction (a saturated neuron's products lose almost nothing to the floor: y1 = 127
+    makes x1 y1 c / 2^10 nearly whole for saturated or always-on inputs)."""
     plus_end, minus_end = learning_steps(schedule)
     y2 = np.full_like(r, c if k == plus_end else 0)
     y3 = np.full_like(r, c if k == minus_end else 0)
-    bap = (r > 0) & bool(c) & (k == minus_end)
+    bap = (r > 0) & (r < RATE_MAX) & bool(c) & (k == minus_end)
     return half_rate(r), y2, y3, bap.astype(r.dtype)
 
 
