@@ -21,7 +21,6 @@ from common import RESULTS, scratch_runs, write_result
 from dynaxx_neuro.analysis.energy_cost import (ASSUMED_STEP_S, LoihiEnergyModel,
                                                energy_by_period, static_energy_j)
 from dynaxx_neuro.cycle import Launch
-from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.networks.ep_loihi_numpy import EPLoihiNumpyRunner
 from dynaxx_neuro.registry import graphs
 from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters
@@ -59,7 +58,7 @@ def summarize(run, config) -> dict:
     twin_symmetric = EPLoihiNumpyRunner(config, data, symmetric, Launch(0, epoch + 1))
     drift_effect = {split: float(np.mean(twin_symmetric.predictions(split) == labels))
                     for split, labels in (("val", data.y_val), ("test", data.y_test))}
-    period, free = fx.graph_period(config.schedule), config.schedule.free_end + 1
+    period, free = config.timing.period, config.schedule.free_end + 1
     return {
         "final": {k: final[k] for k in ("train_accuracy", "val_accuracy", "test_accuracy")},
         "curve": curve, "epoch_seconds": [round(float(s), 2) for s in seconds],

@@ -9,13 +9,14 @@ does; graded payloads of 8 bits, post factors of 7)::
     k = step within the period;  a = sum of the synapses' outputs (each (w r_pre) >> e)
     k = 0:          s = 0
     restore step:   s = s_free
-    replay step:    s = s_held
+    replay step:    s = s_held                   (with --replay)
     otherwise:      s = sat(a);  output, +beta / -beta phase: s = sat(s +/- ((d - r) >> k_beta))
-    k = free end:   s_free = s;   k = +beta end (free end one-sided): s_held = s
+    k = free end:   s_free = s;   with --replay, k = +beta end (free end one-sided): s_held = s
     r = clip(s, 0, 255);  send r
     send y1 = (r >> 1) + (r & 1)((r >> 1) & 1), capped at 127
-    send y2 = c at the replay step, y3 = c at the -beta end of a learning sample, else 0
-    send bap = 0 < r < 255 at the -beta end of a learning sample (the rule's floor correction)
+    send y2 = c at the + step, y3 = c at the - step of a learning sample, else 0
+      (+beta end and -beta end; with --replay the replay step and the -beta end)
+    send bap = r > 0 at the - step of a learning sample (the rule's floor correction)
 
 The stream and the readout are the host's (the ``CPU`` next to the chip); they only send
 samples and read rates.

@@ -3,8 +3,8 @@ are Lava's own ``LearningDense`` with graded spikes; these are the neurons and t
 two ends.
 
 Graph for sizes (n_0, ..., n_L), batch 1, one sample per period of
-``kernels.ep.EPSchedule`` (reset, free, +beta, restore, -beta) and a replay step
-(``kernels.ep_fixed.graph_period``)::
+``kernels.ep.EPSchedule`` (reset, free, +beta, restore, -beta) and, with ``--replay``, a
+replay step (``kernels.ep_fixed.GraphTiming``)::
 
     EPFixedStream --x--> F_1 --> Layer_1 <--> F_2 / B_2 <--> Layer_2 ... Layer_L --> EPFixedReadout
          |  bias ----> Bias_l --> Layer_l (every layer)                     ^

@@ -152,7 +152,7 @@ def test_brian2_ep_fixed_graph_equals_the_numpy_twin_bit_for_bit(ep_fixed_twin):
     assert [e.train_accuracy for e in brian] == [e.train_accuracy for e in twin]
     for record in records[:8]:                               # every matrix learned
         assert (record.data["brian2"] != record.data["initial"]).any(), record.name
-    period = fx.graph_period(config.schedule)
+    period = config.timing.period
     assert brian[0].step_states[0].shape == (12 * period + 8 * (config.schedule.free_end + 1),
                                              12)
     assert brian[0].step_states[0].dtype == np.int64 and brian[0].train_predictions.shape == (12,)

@@ -81,14 +81,17 @@ def test_the_post_neuron_rounds_its_trace_as_the_engine_rounds_a_payload():
 def test_post_factors_carry_the_third_factor_only_at_the_phase_ends():
     schedule = ep.EPSchedule(t_free=4, t_nudge=2)
     r = np.array([0, 9, 255])
-    plus_end, minus_end = fx.learning_steps(schedule)
-    for k in range(schedule.period):
-        y1, y2, y3, bap = fx.post_factors(schedule, k, r, 32)
-        np.testing.assert_array_equal(y1, [0, 4, 127])
-        assert (y2 == (32 if k == plus_end else 0)).all()
-        assert (y3 == (32 if k == minus_end else 0)).all()
-        np.testing.assert_array_equal(bap, [0, 1, 0] if k == minus_end else [0, 0, 0])
-    assert not fx.post_factors(schedule, minus_end, r, 0)[3].any()   # no learning, no bap
+    for timing, steps in ((fx.GraphTiming(schedule), (schedule.nudged_end, schedule.period - 1)),
+                          (fx.GraphTiming(schedule, True), (schedule.period, schedule.period - 1))):
+        assert timing.learning_steps == steps
+        for k in range(timing.period):
+            y1, y2, y3, bap = fx.post_factors(timing, k, r, 32)
+            np.testing.assert_array_equal(y1, [0, 4, 127])
+            assert (y2 == (32 if k == steps[0] else 0)).all()
+            assert (y3 == (32 if k == steps[1] else 0)).all()
+            np.testing.assert_array_equal(bap, [0, 1, 1] if k == steps[1] else [0, 0, 0])
+        assert not fx.post_factors(timing, steps[1], r, 0)[3].any()   # no learning, no bap
+    assert fx.GraphTiming(schedule, True).period == schedule.period + 1
 
 
 def test_the_learning_scale_is_lr_over_two_beta_and_out_of_range_rates_are_refused():
@@ -142,8 +145,9 @@ def _train(backend, config, data, params, epochs=2):
 
 
 @pytest.mark.lava
-def test_numpy_fixed_is_lava_fixed_bit_for_bit_over_two_epochs():
-    config, data, params = _small_problem()
+@pytest.mark.parametrize("replay", [False, True])
+def test_numpy_fixed_is_lava_fixed_bit_for_bit_over_two_epochs(replay):
+    config, data, params = _small_problem(replay=replay)
     (res_n, par_n, st_n), (res_l, par_l, st_l) = (
         _train(b, config, data, params) for b in ("numpy-fixed", "lava-fixed"))
     a, b, start = par_n.to_arrays(), par_l.to_arrays(), params.to_arrays()

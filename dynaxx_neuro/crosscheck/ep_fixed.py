@@ -28,23 +28,25 @@ schedule is Lava's order within a step:
    as it is, in Brian2 as in Lava's engine).
 
 The neuron program (``kernels.ep_fixed``: ``period_step``, ``rate``, ``half_rate``,
-``post_factors``, ``learning_steps``), integers only, ``>>`` an arithmetic shift (floor)::
+``post_factors``, ``GraphTiming``), integers only, ``>>`` an arithmetic shift (floor)::
 
-    k      = period step of n: training periods of P + 1 steps (the schedule's P and the
-             replay step, ``graph_period``), then evaluation periods of t_free + 1, from
-             Brian2's integer clock ``t_in_timesteps``
+    k      = period step of n: training periods of ``GraphTiming.period`` steps (the
+             schedule's P, and with --replay a replay step), then evaluation periods of
+             t_free + 1, from Brian2's integer clock ``t_in_timesteps``
     c      = the third factor in training periods whose sample learns (``learns_sample``)
     a      = (sum_fwd >> e) + (sum_bwd >> e) + (sum_bias >> e)   each LearningDense shifts
     k = 0           : s = 0
     restore step    : s = s_free
-    replay step (P) : s = s_held
+    replay step (P) : s = s_held                        (with --replay)
     otherwise       : s = sat(a); the output layer in the +beta / -beta phase:
                       s = sat(s +/- ((d - r) >> k_beta))
-    k = free end : s_free = s;   k = held step (+beta end; free end one-sided): s_held = s
+    k = free end : s_free = s;   with --replay, k = held step (+beta end; free end
+                   one-sided): s_held = s
     r  = clip(s, 0, 255)
     y1 = min((r >> 1) + (r & 1)((r >> 1) & 1), 127);  y2 = c at the + step, y3 = c at the
-    - step (``learning_steps``: the replay and the -beta end), else 0;
-    bap = (0 < r < 255) at the - step when c > 0
+    - step (``GraphTiming.learning_steps``: the +beta and the -beta end, with --replay the
+    replay and the -beta end), else 0;
+    bap = (r > 0) at the - step when c > 0
 
 The learning epoch of one synapse (``learning_engine.three_factor_epoch`` and
 ``update_weights``; u_x = x_decay[2t], u_y = y_decay[2t], u_c = conn[t], Lava's random
@@ -207,10 +209,11 @@ def layer_code(config: EPLoihiConfig, cycle, epoch: int, has_above: bool,
     """The neuron program of a layer (module docstring) as Brian2 abstract code."""
     schedule, e = config.schedule, config.weight_exp
     low, high = config.fmt.state_range
-    plus_step, minus_step = fx.learning_steps(schedule)
-    replay = schedule.period                      # the last step of fx.graph_period
+    timing = config.timing
+    plus_step, minus_step = timing.learning_steps
+    replay = -1 if timing.replay_step is None else timing.replay_step
     restore = schedule.nudged_end + 1 if schedule.symmetric else -1
-    negative_from = schedule.nudged_end + 2 if schedule.symmetric else replay
+    negative_from = schedule.nudged_end + 2 if schedule.symmetric else schedule.period
     drive = f"sum_fwd // {2 ** e} + sum_bias // {2 ** e}"
     if has_above:
         drive += f" + sum_bwd // {2 ** e}"
@@ -219,7 +222,7 @@ def layer_code(config: EPLoihiConfig, cycle, epoch: int, has_above: bool,
         nudge = f"""
 d = int(target_in(t, i))
 plus_phase = int(k > {schedule.free_end} and k <= {schedule.nudged_end})
-minus_phase = int(k >= {negative_from} and k < {replay})
+minus_phase = int(k >= {negative_from} and k < {schedule.period})
 sgn = plus_phase - minus_phase
 s_next = clip(s_next + sgn * ((d - r) // {2 ** config.beta_shift}), {low}, {high})"""
     return _clock_code(config, cycle, epoch) + f"""
@@ -229,13 +232,13 @@ restore = int(k == {restore})
 replay = int(k == {replay})
 s = (1 - reset) * ((1 - restore - replay) * s_next + restore * s_free + replay * s_held)
 s_free = s_free + int(k == {schedule.free_end}) * (s - s_free)
-s_held = s_held + int(k == {fx.held_step(schedule)}) * (s - s_held)
+s_held = s_held + int(k == {timing.held_step if timing.replay else -1}) * (s - s_held)
 r = clip(s, 0, {fx.RATE_MAX})
 half = r // 2
 y1 = clip(half + (r % 2) * (half % 2), 0, {fx.TRACE_MAX})
 y2 = c_now * int(k == {plus_step})
 y3 = c_now * int(k == {minus_step})
-bap = int(r > 0 and r < {fx.RATE_MAX}) * int(c_now > 0) * int(k == {minus_step})
+bap = int(r > 0) * int(c_now > 0) * int(k == {minus_step})
 """
 
 

@@ -49,18 +49,19 @@ loses frac(a+) + frac(a-), about one accumulator unit (2^-7 of a weight step), o
 synapse active in both phases even when the two phases agree: a drift of about -10 weight
 steps per epoch for a bias on digits, enough to silence most hidden units. The rule's last
 term, ``+ 2^-7 * y0 * x0``, gives the unit back: the post neuron sends a back-propagating
-spike at the - step when it is active and not saturated, and every synapse whose pre neuron
-spiked in that step gains one accumulator unit. (Given to saturated neurons too, whose
-products with saturated or always-on inputs lose almost nothing, it pushes them deeper into
-saturation, and training collapses.)
+spike at the - step when it is active, and every synapse whose pre neuron spiked in that
+step gains one accumulator unit.
 
-When the terms land. The engine learns at the end of every step, so an update at the +beta
-end would change the weights the -beta phase then settles on. Instead every neuron holds
-its state of the +beta end and the period has one more step, the replay
-(:func:`graph_period`): the -beta phase settles on the weights the period started with, the
-- term lands at its end, and in the replay step every neuron sends its held +beta rate (as
-graded spike and as y1) with y2 = c, so the + term sees the +beta rates. The replay's drives
-only reach the next sample's reset step, so the replay changes no dynamics. ``decimate_epochs`` N anneals the rate without
+When the terms land. The engine learns at the end of every step, so by default the + term
+lands at the +beta end and the -beta phase then settles on weights the + term already
+changed (it sees W + dW+, a smaller contrast: a damping that grows with the update). With
+``replay`` (:class:`GraphTiming`) every neuron holds its +beta state and the period has one
+more step: the -beta phase settles on the weights the period started with, the - term lands
+at its end, and in the replay step every neuron sends its held +beta rate (as graded spike
+and as y1) with y2 = c, so the + term sees the +beta rates; the replay's drives only reach
+the next sample's reset, so it changes no dynamics. That is the exact symmetric contrast;
+measured at batch 1 it learns faster in the first epochs and then drifts into saturation
+(BENCHMARKS.md), so it is an option, not the default. ``decimate_epochs`` N anneals the rate without
 losing an update's resolution: in epoch E the neurons send c only on every 2^(E // N)-th
 training sample (:func:`learns_sample`).
 """
@@ -163,26 +164,55 @@ def half_rate(r: np.ndarray) -> np.ndarray:
     return np.minimum(m + (r & 1) * (m & 1), TRACE_MAX)
 
 
-def graph_period(schedule: ep.EPSchedule) -> int:
-    """Steps per sample of the Loihi graph: the schedule's period and one replay step."""
-    return schedule.period + 1
+@dataclass(frozen=True)
+class GraphTiming:
+    """The period of the Loihi graph: the EP schedule's steps and, with ``replay``, one more
+    step in which every neuron restores the state it held (:attr:`held_step`) and the + term
+    of the rule lands (see "When the terms land" above)."""
+
+    schedule: ep.EPSchedule
+    replay: bool = False
+
+    @property
+    def period(self) -> int:
+        return self.schedule.period + (1 if self.replay else 0)
+
+    @property
+    def replay_step(self) -> int | None:
+        return self.schedule.period if self.replay else None
+
+    @property
+    def held_step(self) -> int:
+        """The step whose state the replay restores: the +beta end (symmetric nudging) or
+        the free end (one-sided)."""
+        schedule = self.schedule
+        return schedule.nudged_end if schedule.symmetric else schedule.free_end
+
+    @property
+    def learning_steps(self) -> tuple[int, int]:
+        """The steps whose learning epochs change weights: where y2 is sent (the + term) and
+        where y3 is sent (the - term). Without replay: the +beta end, then the -beta end (the
+        free end, then the +beta end, one-sided). With replay both come after every phase has
+        settled: the -beta end and the replay (the +beta end and the replay, one-sided)."""
+        schedule = self.schedule
+        if not self.replay:
+            minus = schedule.period - 1 if schedule.symmetric else schedule.free_end
+            return schedule.nudged_end, minus
+        if schedule.symmetric:
+            return self.replay_step, schedule.period - 1
+        return schedule.nudged_end, self.replay_step
 
 
-def held_step(schedule: ep.EPSchedule) -> int:
-    """The step whose state a neuron holds for the replay step: the +beta end (symmetric
-    nudging) or the free end (one-sided)."""
-    return schedule.nudged_end if schedule.symmetric else schedule.free_end
-
-
-def period_step(schedule: ep.EPSchedule, k: int, s: np.ndarray, s_free: np.ndarray | None,
+def period_step(timing: GraphTiming, k: int, s: np.ndarray, s_free: np.ndarray | None,
                 s_held: np.ndarray | None, drive: np.ndarray, fmt: FixedFormat,
                 beta_shift: int, target: np.ndarray | None, r_prev: np.ndarray) -> np.ndarray:
-    """The state of a layer after step ``k`` of a period of :func:`graph_period` steps: 0 at
-    the reset, the free equilibrium ``s_free`` at the restore step, the held state
-    ``s_held`` (:func:`held_step`) at the replay step, else :func:`layer_step`, plus for
-    the output layer (``target`` given) the nudging of the phase (+ at +beta, - at -beta)."""
-    if k == schedule.period:
+    """The state of a layer after step ``k`` of a period of ``timing``: 0 at the reset, the
+    free equilibrium ``s_free`` at the restore step, the held state ``s_held`` at the replay
+    step, else :func:`layer_step`, plus for the output layer (``target`` given) the nudging
+    of the phase (+ at +beta, - at -beta)."""
+    if k == timing.replay_step:
         return s_held.copy()
+    schedule = timing.schedule
     code = schedule.phase(k)
     if code == ep.RESET:
         return np.zeros_like(s)
@@ -240,31 +270,18 @@ def learns_sample(sample: int, epoch: int, decimate_epochs: int) -> bool:
     return not decimate_epochs or sample % 2 ** (epoch // decimate_epochs) == 0
 
 
-def post_factors(schedule: ep.EPSchedule, k: int, r: np.ndarray,
+def post_factors(timing: GraphTiming, k: int, r: np.ndarray,
                  c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What a post neuron sends its learning engine at period step ``k`` of a learning
     sample (``c`` = 0 otherwise): y1 = :func:`half_rate`, y2 = c at the step of the + term
-    and y3 = c at the step of the - term (:func:`learning_steps`), 0 elsewhere; and a
-    back-propagating spike (bap) at the - step where 0 < r < 255, for the rule's floor
-    correction (a saturated neuron's products lose almost nothing to the floor: y1 = 127
-    makes x1 y1 c / 2^10 nearly whole for saturated or always-on inputs)."""
-    plus_end, minus_end = learning_steps(schedule)
-    y2 = np.full_like(r, c if k == plus_end else 0)
-    y3 = np.full_like(r, c if k == minus_end else 0)
-    bap = (r > 0) & (r < RATE_MAX) & bool(c) & (k == minus_end)
+    and y3 = c at the step of the - term (``timing.learning_steps``), 0 elsewhere; and a
+    back-propagating spike (bap) at the - step where r > 0, for the rule's floor
+    correction."""
+    plus_step, minus_step = timing.learning_steps
+    y2 = np.full_like(r, c if k == plus_step else 0)
+    y3 = np.full_like(r, c if k == minus_step else 0)
+    bap = (r > 0) & bool(c) & (k == minus_step)
     return half_rate(r), y2, y3, bap.astype(r.dtype)
-
-
-def learning_steps(schedule: ep.EPSchedule) -> tuple[int, int]:
-    """The period steps whose learning epochs change weights: where y2 is sent (the + term)
-    and where y3 is sent (the - term). Both come after every phase has settled, so no
-    update lands before a phase it would change: symmetric nudging learns - at the -beta
-    end and + at the replay step (the held +beta state); one-sided learns + at the +beta end
-    and - at the replay step (the held free state)."""
-    replay = schedule.period
-    if schedule.symmetric:
-        return replay, schedule.period - 1
-    return schedule.nudged_end, replay
 
 
 def coarsen(w: np.ndarray, fmt: FixedFormat, u: float) -> np.ndarray:

@@ -30,12 +30,11 @@ ENGINE_WEIGHT_BITS = 9
 
 
 def graph_cycle(config, data, trains: bool, first_epoch: int) -> EpochCycle:
-    """The cycle of the graph: batch 1, training periods of the full schedule and the replay
-    step (``kernels.ep_fixed.graph_period``), evaluation periods of the reset and the free
-    phase."""
+    """The cycle of the graph: batch 1, training periods of ``config.timing`` (the schedule,
+    with or without a replay step), evaluation periods of the reset and the free phase."""
     schedule = config.schedule
     return EpochCycle(len(data.x_train) if trains else 0, len(data.x_val), len(data.x_test),
-                      1, fx.graph_period(schedule), schedule.free_end + 1, first_epoch)
+                      1, config.timing.period, schedule.free_end + 1, first_epoch)
 
 
 def graph_inputs(data, fixed: bool, trains: bool) -> dict:

@@ -84,7 +84,7 @@ class EPLoihiNumpyRunner:
         plan = ([("forward", l, rates[l], l) for l in range(n)]
                 + [("backward", l, rates[l + 2], l) for l in range(n - 1)]
                 + [("bias", l, bias_in, l) for l in range(n)])
-        learns = c and slot.k in fx.learning_steps(config.schedule)
+        learns = c and slot.k in config.timing.learning_steps
         draws = (self.streams.value("x_decay", 2 * t), self.streams.value("y_decay", 2 * t),
                  self.streams.value("conn", t)) if learns else None
         for group, l, pre, post in plan:
@@ -112,7 +112,7 @@ class EPLoihiNumpyRunner:
         correct, cost = 0, 0.0
         for batch, row in enumerate(order):
             x, target = self.inputs[TRAIN][row], targets[data.y_train[row]]
-            for k in range(fx.graph_period(config.schedule)):
+            for k in range(config.timing.period):
                 events += self._step(Slot(epoch, TRAIN, batch, k), x, target)
                 if k == config.schedule.free_end:
                     output = self.layers[-1].r

@@ -27,7 +27,7 @@ from dynaxx_neuro.activity import EpochActivity
 from dynaxx_neuro.cycle import ENGINE, TRAIN, Slot, stream
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels import ep_fixed as fx
-from dynaxx_neuro.params import Int, Optional, TupleOf, option, validate
+from dynaxx_neuro.params import Bool, Int, Optional, TupleOf, option, validate
 from dynaxx_neuro.registry import Backend, RuleSpec, Stage
 from dynaxx_neuro.rules.ep import ep_activity
 
@@ -51,6 +51,9 @@ class EPLoihiConfig:
                              "their error by k).", Int(0, 7))
     train_samples: int | None = option(None, "Training samples per epoch: the first N of "
                                        "the training split [none: all].", Optional(Int(1)))
+    replay: bool = option(False, "A replay step after the -beta phase so both terms of the "
+                          "update land after every phase settled (the exact contrast; see "
+                          "kernels.ep_fixed).", Bool(), cli="--replay/--no-replay")
     decimate_epochs: int = option(5, "Every N epochs, learn from half as many training "
                                   "samples (the neurons send no third factor on the others) "
                                   "[0: every sample].", Int(0))
@@ -62,6 +65,10 @@ class EPLoihiConfig:
     @property
     def sizes(self) -> tuple[int, ...]:
         return (self.n_inputs, *self.hidden, self.n_classes)
+
+    @property
+    def timing(self) -> fx.GraphTiming:
+        return fx.GraphTiming(self.schedule, self.replay)
 
     @property
     def batch_size(self) -> int:
@@ -154,7 +161,7 @@ def third_factor_now(config: EPLoihiConfig, slot: Slot, c) -> int | float:
 @dataclass
 class NeuronState:
     """What one layer of neurons holds between steps: state, free equilibrium, the state
-    held for the replay step (``kernels.ep_fixed.held_step``), last rate."""
+    held for the replay step (``kernels.ep_fixed.GraphTiming``), last rate."""
 
     s: np.ndarray
     s_free: np.ndarray
@@ -170,7 +177,7 @@ class NeuronState:
         """Keep the free equilibrium and the held state when step ``k`` reaches them."""
         if k == config.schedule.free_end:
             self.s_free = self.s.copy()
-        if k == fx.held_step(config.schedule):
+        if config.replay and k == config.timing.held_step:
             self.s_held = self.s.copy()
 
 
@@ -179,11 +186,11 @@ def neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: np.nda
     """One step of a layer's integer program (``kernels.ep_fixed.period_step``, the free
     equilibrium kept at the free end); updates ``state`` and returns the post factors
     (y1, y2, y3, bap) it sends its synapses."""
-    state.s = fx.period_step(config.schedule, k, state.s, state.s_free, state.s_held, drive,
+    state.s = fx.period_step(config.timing, k, state.s, state.s_free, state.s_held, drive,
                              config.fmt, config.beta_shift, target, state.r)
     state.keep(config, k)
     state.r = fx.rate(state.s)
-    return fx.post_factors(config.schedule, k, state.r, c)
+    return fx.post_factors(config.timing, k, state.r, c)
 
 
 def float_neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: np.ndarray,
@@ -192,9 +199,9 @@ def float_neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: 
     nudged; reset, restore and replay as in the integer program), r = clip(s, 0, 1);
     y1 = r, y2 / y3 = c at the learning steps, no bap (the float rule needs no floor
     correction; the state width does not apply)."""
-    schedule = config.schedule
-    code = None if k == schedule.period else schedule.phase(k)
-    if k == schedule.period:
+    schedule, timing = config.schedule, config.timing
+    code = None if k == timing.replay_step else schedule.phase(k)
+    if k == timing.replay_step:
         s = state.s_held.copy()
     elif code == ep.RESET:
         s = np.zeros_like(state.s)
@@ -208,7 +215,7 @@ def float_neuron_step(config: EPLoihiConfig, k: int, state: NeuronState, drive: 
     state.s = s
     state.keep(config, k)
     state.r = np.clip(s, 0.0, 1.0)
-    plus_end, minus_end = fx.learning_steps(schedule)
+    plus_end, minus_end = timing.learning_steps
     return (state.r, np.full(len(s), c if k == plus_end else 0.0),
             np.full(len(s), c if k == minus_end else 0.0), np.zeros(len(s)))
 
@@ -232,8 +239,7 @@ def training_activity(config: EPLoihiConfig, events: np.ndarray, n_samples: int,
                       epoch: int) -> EpochActivity:
     """:func:`loihi_activity` of an epoch's training periods."""
     learners = sum(fx.learns_sample(j, epoch, config.decimate_epochs) for j in range(n_samples))
-    return loihi_activity(config, events, n_samples, fx.graph_period(config.schedule),
-                          learners)
+    return loihi_activity(config, events, n_samples, config.timing.period, learners)
 
 
 def engine_weights_only(config: EPLoihiConfig) -> None:
