@@ -38,6 +38,12 @@ from dynaxx_neuro.rules.ep_loihi import (NeuronState, float_neuron_step, neuron_
                                          third_factor_now)
 
 
+def _named(model, stem: str, tag_name: str):
+    """``model`` named ``<stem>Fixed`` or ``<stem>Float`` after its tag."""
+    model.__name__ = model.__qualname__ = stem + ("Fixed" if tag_name == "fixed_pt" else "Float")
+    return model
+
+
 def _stream_model(tag_name: str, dtype, full_scale):
     """The stream's model for ``tag_name``: payloads of ``dtype``, rate 1 sent as
     ``full_scale`` (255 in fixed point, 1.0 in float)."""
@@ -84,9 +90,7 @@ def _stream_model(tag_name: str, dtype, full_scale):
             if slot.split == TRAIN:
                 count_sent(self.events, self.x, slot.batch == 0 and slot.k == 0)
 
-    Model.__name__ = Model.__qualname__ = (
-        f"PyEPFixedStreamModel{'Fixed' if tag_name == 'fixed_pt' else 'Float'}")
-    return Model
+    return _named(Model, "PyEPFixedStreamModel", tag_name)
 
 
 def _layer_model(tag_name: str, dtype, step):
@@ -131,9 +135,7 @@ def _layer_model(tag_name: str, dtype, step):
             if slot.split == TRAIN:
                 count_sent(self.events, state.r, slot.batch == 0 and slot.k == 0)
 
-    Model.__name__ = Model.__qualname__ = (
-        f"PyEPFixedLayerModel{'Fixed' if tag_name == 'fixed_pt' else 'Float'}")
-    return Model
+    return _named(Model, "PyEPFixedLayerModel", tag_name)
 
 
 def _readout_model(tag_name: str, dtype, full_scale):
@@ -172,9 +174,7 @@ def _readout_model(tag_name: str, dtype, full_scale):
             start, _ = self.cycle.eval_rows(slot.split, slot.batch)
             self.eval_pred[start] = predicted
 
-    Model.__name__ = Model.__qualname__ = (
-        f"PyEPFixedReadoutModel{'Fixed' if tag_name == 'fixed_pt' else 'Float'}")
-    return Model
+    return _named(Model, "PyEPFixedReadoutModel", tag_name)
 
 
 PyEPFixedStreamModelFixed = _stream_model("fixed_pt", np.int32, fx.RATE_MAX)

@@ -16,8 +16,8 @@ import numpy as np
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import TEST, TRAIN, VAL, EpochCycle
 from dynaxx_neuro.kernels import ep_fixed as fx
-from dynaxx_neuro.networks.lava_graph import LavaGraph, run_training_periods
-from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.networks.lava_graph import LavaGraph, run_epoch_cycle
+from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
 from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters, engine_seed, training_activity
 
 # The pre-trace time constant: the longest Lava allows, so a payload read in the step it
@@ -65,17 +65,13 @@ class EPLoihiLavaRunner:
 
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """Build the epoch's graph, run its training periods, then validation and test."""
-        if epoch != self.next_epoch:
-            raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
-                             f"got {epoch}.")
+        require_next_epoch(self.next_epoch, epoch)
         self._build(True, epoch)
         try:
-            accuracy, diverged = run_training_periods(
-                self.graph, self.readout, self.cycle.n_train_batches, self.cycle.train_period,
-                self.PROGRESS_PERIODS, self.LOSS_VAR, progress)
+            accuracy, diverged = run_epoch_cycle(self.graph, self.readout, self.cycle,
+                                                 self.PROGRESS_PERIODS, self.LOSS_VAR, progress)
             if diverged:
                 return EpochResult.divergence(accuracy)
-            self.graph.run(self.cycle.eval_steps)
             result = self._result(epoch)
             self.params = self._read_parameters()
             self.last_states = [layer.s.get().astype(np.int64) for layer in self.layers]

@@ -25,7 +25,7 @@ from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.kernels import learning_engine as le
 from dynaxx_neuro.networks.ep_loihi_lava import X1_TAU, graph_cycle, graph_inputs
-from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
 from dynaxx_neuro.rules.ep_loihi import (EPLoihiConfig, EPLoihiParameters, NeuronState,
                                          engine_seed, loihi_activity, neuron_step,
                                          training_activity,
@@ -101,9 +101,7 @@ class EPLoihiNumpyRunner:
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """One epoch of the graph: every training sample in the epoch's order, one period
         each, then the evaluation periods."""
-        if epoch != self.next_epoch:
-            raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
-                             f"got {epoch}.")
+        require_next_epoch(self.next_epoch, epoch)
         config, data = self.config, self.data
         self._start_graph(epoch)
         order = epoch_order(self.launch.seed, epoch, len(data.x_train), 1).ravel()

@@ -17,7 +17,7 @@ from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import EpochCycle, Launch
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.networks.lava_graph import LavaGraph
-from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
 from dynaxx_neuro.rules.hebbian import (PERIOD_STEPS, HebbianConfig, HebbianParameters,
                                         epoch_tables, features_epochs)
 
@@ -52,9 +52,7 @@ class HebbianLavaRunner:
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """One epoch on the graph; its ``hebbian``, ``spikes`` and ``ops`` rows, or a
         divergence when the weights stopped being finite."""
-        if epoch != self.next_epoch:
-            raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
-                             f"got {epoch}.")
+        require_next_epoch(self.next_epoch, epoch)
         start = time.perf_counter()
         done = 0
         while done < self.batches_per_epoch:

@@ -18,7 +18,7 @@ import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import n_train_batches
-from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
 
 
 class LavaGraph:
@@ -76,6 +76,18 @@ def run_training_periods(graph: LavaGraph, readout, n_periods: int, period: int,
     return accuracy, False
 
 
+def run_epoch_cycle(graph: LavaGraph, readout, cycle, progress_periods: int, loss_var: str,
+                    progress=None) -> tuple[float, bool]:
+    """Run an epoch cycle: its training periods (``run_training_periods``), then, unless
+    training diverged, its evaluation periods. Returns (training accuracy, diverged)."""
+    accuracy, diverged = run_training_periods(graph, readout, cycle.n_train_batches,
+                                              cycle.train_period, progress_periods, loss_var,
+                                              progress)
+    if not diverged:
+        graph.run(cycle.eval_steps)
+    return accuracy, diverged
+
+
 class PeriodGraphRunner:
     """The Lava runner of a rule whose graph runs epoch cycles of periods and keeps its
     training counters in a readout (EP, FF): the runner protocol of ``registry`` around a
@@ -114,16 +126,12 @@ class PeriodGraphRunner:
 
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """Run one epoch cycle on the graph: training periods, then validation and test."""
-        if epoch != self.next_epoch:
-            raise ValueError(f"epoch must be {self.next_epoch} (the graph's next epoch), "
-                             f"got {epoch}.")
+        require_next_epoch(self.next_epoch, epoch)
         self._graph_for(True, epoch)
-        accuracy, diverged = run_training_periods(
-            self.graph, self.readout, self.cycle.n_train_batches, self.cycle.train_period,
-            self.PROGRESS_PERIODS, self.LOSS_VAR, progress)
+        accuracy, diverged = run_epoch_cycle(self.graph, self.readout, self.cycle,
+                                             self.PROGRESS_PERIODS, self.LOSS_VAR, progress)
         if diverged:
             return EpochResult.divergence(accuracy)
-        self.graph.run(self.cycle.eval_steps)
         self.next_epoch += 1
         return self._result(epoch)
 

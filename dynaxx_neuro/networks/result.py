@@ -41,3 +41,9 @@ class EpochResult:
     def unevaluated(cls, tables: dict) -> "EpochResult":
         """The result of an epoch of a stage that learns without labels."""
         return cls(float("nan"), float("nan"), None, float("nan"), None, float("nan"), tables)
+
+
+def require_next_epoch(expected: int, epoch: int) -> None:
+    """Refuse an epoch other than the runner's next one (a runner trains epochs in order)."""
+    if epoch != expected:
+        raise ValueError(f"epoch must be {expected} (the runner's next epoch), got {epoch}.")

@@ -14,7 +14,7 @@ import numpy as np
 
 from dynaxx_neuro.cycle import Launch
 from dynaxx_neuro.datasets import Splits
-from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
 from dynaxx_neuro.rules.stdp import (PassRecord, STDPConfig, STDPParameters, input_seed,
                                      merge_tables, pass_tables, read_out, timing_row,
                                      training_order)
@@ -40,9 +40,7 @@ class STDPRunner:
 
     def run_epoch(self, epoch: int, progress=None) -> EpochResult:
         """Train on the epoch's shuffle of the training split, then :meth:`evaluate`."""
-        if epoch != self.next_epoch:
-            raise ValueError(f"epoch must be {self.next_epoch} (the runner's next epoch), "
-                             f"got {epoch}.")
+        require_next_epoch(self.next_epoch, epoch)
         config, data = self.config, self.data
         order = training_order(self.launch.seed, epoch, len(data.x_train))
         start = time.perf_counter()
