@@ -120,3 +120,38 @@ def test_train_on_the_lava_backend_from_the_command_line(tmp_path):
     lava_eval = _invoke(["eval", str(out)]).output
     numpy_eval = _invoke(["eval", str(out), "--backend", "numpy"]).output
     assert lava_eval.replace('"lava"', '"numpy"') == numpy_eval
+
+
+def test_example_ep_loihi_digits_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["ep_loihi_digits.py", "--epochs", "1", "--backend",
+                                      "numpy-fixed", "--train-samples", "40",
+                                      "--out", str(tmp_path / "run")])
+    runpy.run_path(str(EXAMPLES / "ep_loihi_digits.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "final metrics" in out and "energy per training sample" in out
+    assert (tmp_path / "run" / "plots" / "onchip_energy.png").exists()
+
+
+def test_the_backend_or_graph_option_picks_eps_graph_and_foreign_options_are_refused(tmp_path):
+    out = tmp_path / "run"
+    small = ["--epochs", "1", "--hidden", "8", "--t-free", "3", "--t-nudge", "1",
+             "--train-samples", "20", "--no-plots", "--no-progress"]
+    result = _invoke(["train", "ep", "--backend", "numpy-fixed", "--out", str(out), *small])
+    assert result.exit_code == 0, result.output
+    from dynaxx_neuro.records import RunDir
+    assert RunDir.open(out).info()["graph"] == "loihi"
+    for argv, words in (
+            (["--graph", "rate", "--backend", "numpy-fixed"],
+             "--backend numpy-fixed is not a back end of the rate graph; it has lava, numpy."),
+            (["--backend", "numpy-fixed", "--momentum", "0.5"],
+             "--momentum is not an option of the loihi graph of ep."),
+            (["--backend", "lava-fixed", "--weight-bits", "6"],
+             "--weight-bits 6 runs on numpy-fixed only; Lava's learning engine holds 8-bit "
+             "weights."),
+            (["--graph", "loihi", "--lr-shift", "20"], "it can scale by 2^0 .. 2^13")):
+        result = _invoke(["train", "ep", "--out", str(tmp_path / "refused"), *argv])
+        assert result.exit_code == 2, (argv, result.output)
+        assert words in result.output and "Traceback" not in result.output
+        assert not (tmp_path / "refused").exists()
+    help_text = _invoke(["train", "ep", "--help"]).output
+    assert "rate: lava, numpy; loihi: lava-fixed, numpy-fixed, lava" in " ".join(help_text.split())

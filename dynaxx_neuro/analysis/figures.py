@@ -248,7 +248,8 @@ def run_figures(run: RunDir, sample: int = 0, directions: str = "pca") -> dict[s
     checkpoint = run.last_checkpoint()
     if checkpoint is not None and weight_matrices(checkpoint[1]):
         figures["weights"] = weights_figure(checkpoint[1], run.info().get("dataset"))
-    if checkpoint is not None and run.info().get("rule") == "ep":
+    if checkpoint is not None and run.info().get("rule") == "ep" and \
+            run.info().get("graph", "rate") == "rate":  # the rate network's analysis
         network = EPNetwork.from_run(run)
         figures["energy_landscape"] = energy_landscape_figure(network, sample, directions)
         figures["linear_probes"] = linear_probes_figure(network)
