@@ -9,7 +9,8 @@ rate network's (``results/ep_digits.json``); Fashion-MNIST on ``numpy-fixed`` re
     python benchmarks/ep_loihi.py --backend numpy-fixed
     python benchmarks/ep_loihi.py --backend lava-fixed
     python benchmarks/ep_loihi.py --backend lava
-    python benchmarks/ep_loihi.py --data fashion-mnist --backend numpy-fixed
+    python benchmarks/ep_loihi.py --data fashion-mnist --backend numpy-fixed --epochs 3 \
+        --train-samples 10000
 """
 
 import argparse
@@ -81,16 +82,19 @@ def main():
                         choices=["numpy-fixed", "lava-fixed", "lava"])
     parser.add_argument("--epochs", type=int, default=None, help="[the graph's default]")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-samples", type=int, default=None,
+                        help="train on the first N training samples per epoch [all]")
     parser.add_argument("--name", default=None)
     args = parser.parse_args()
     spec = graphs("ep")[1]
-    config = spec.configure(args.data)
+    config = spec.configure(args.data, {"train_samples": args.train_samples})
     epochs = args.epochs or spec.defaults(args.data).get("epochs", spec.default_epochs)
     with scratch_runs("ep_loihi") as folder:
         run = train(config, RunSettings(dataset=args.data, backend=args.backend, epochs=epochs,
                                         seed=args.seed), folder / "run", show_progress=False)
         payload = {"settings": {"data": args.data, "backend": args.backend, "epochs": epochs,
-                                "seed": args.seed, "config": run.info()["config"]},
+                                "seed": args.seed, "train_samples": args.train_samples,
+                                "config": run.info()["config"]},
                    **summarize(run, _Run(run.path).config)}
     reference = RESULTS / "ep_digits.json"
     if args.data == "digits" and reference.exists():

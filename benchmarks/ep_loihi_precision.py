@@ -6,6 +6,8 @@ defaults, next to the graph's float models (``results/ep_loihi_digits_lava.json`
 ``ep_loihi.py --backend lava``). Writes the JSON and ``results/ep_loihi_precision.png``.
 
     python benchmarks/ep_loihi_precision.py
+    python benchmarks/ep_loihi_precision.py --redraw   # the figure again from the JSON (e.g.
+                                                       # once the float graph's result exists)
 """
 
 import argparse
@@ -37,13 +39,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--redraw", action="store_true",
+                        help="redraw the figure from results/ep_loihi_precision.json")
     args = parser.parse_args()
-    with scratch_runs("ep_loihi_precision") as folder:
-        rows = {name: [accuracy({name: v}, args.epochs, args.seed, folder) for v in values]
-                for name, values in SWEEPS.items()}
     float_file = RESULTS / "ep_loihi_digits_lava.json"
     float_graph = (json.loads(float_file.read_text())["final"]["test_accuracy"]
                    if float_file.exists() else None)
+    if args.redraw:
+        saved = json.loads((RESULTS / "ep_loihi_precision.json").read_text())
+        draw(saved["rows"], float_graph, saved["settings"]["epochs"], saved["settings"]["seed"])
+        return
+    with scratch_runs("ep_loihi_precision") as folder:
+        rows = {name: [accuracy({name: v}, args.epochs, args.seed, folder) for v in values]
+                for name, values in SWEEPS.items()}
+    draw(rows, float_graph, args.epochs, args.seed)
+    write_result("ep_loihi_precision", {"settings": vars(args), "rows": rows,
+                                        "float_graph_test_accuracy": float_graph,
+                                        "figure": "results/ep_loihi_precision.png"})
+
+
+def draw(rows: dict, float_graph: float | None, epochs: int, seed: int) -> None:
+    """The two panels: test accuracy against weight bits and against beta."""
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     for ax, (name, label) in zip(axes, (("weight_bits", "weight bits (magnitude)"),
                                         ("beta_shift", "beta"))):
@@ -57,12 +73,9 @@ def main():
             ax.set_xscale("log", base=2)
     axes[0].set_ylabel("digits test accuracy (%)")
     axes[0].legend(loc="lower right", fontsize=8)
-    figure.suptitle(f"EP's Loihi graph, 64-256-10, {args.epochs} epochs, seed {args.seed}")
+    figure.suptitle(f"EP's Loihi graph, 64-256-10, {epochs} epochs, seed {seed}")
     figure.tight_layout()
     figure.savefig(RESULTS / "ep_loihi_precision.png", dpi=120)
-    write_result("ep_loihi_precision", {"settings": vars(args), "rows": rows,
-                                        "float_graph_test_accuracy": float_graph,
-                                        "figure": "results/ep_loihi_precision.png"})
 
 
 if __name__ == "__main__":

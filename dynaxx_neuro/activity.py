@@ -33,7 +33,8 @@ def count_sent(events: np.ndarray, values: np.ndarray, first_of_epoch: bool) -> 
 class EpochActivity:
     """What the training periods of one epoch sent and did, per layer (input first) and in
     total: ``events`` over ``neuron_steps`` (neurons x the steps they could send in) per
-    layer, and the four counters of ``analysis.energy_cost`` for ``samples`` samples."""
+    layer, the four counters of ``analysis.energy_cost`` for ``samples`` samples and, where
+    a graph counts them, the payload bits its graded spikes carried."""
 
     layers: tuple[str, ...]
     neurons: np.ndarray
@@ -43,6 +44,7 @@ class EpochActivity:
     neuron_updates: int
     learning_updates: int
     samples: int
+    payload_bits: int = 0     # bits the graded spikes carry in total (0: not counted)
 
     def tables(self, epoch: int) -> dict[str, dict[str, np.ndarray]]:
         """The ``spikes`` rows (one per layer) and the ``ops`` row of ``epoch``."""
@@ -57,4 +59,6 @@ class EpochActivity:
                "neuron_updates": np.array([int(self.neuron_updates)]),
                "learning_updates": np.array([int(self.learning_updates)]),
                "spikes": np.array([int(np.sum(self.events))])}
+        if self.payload_bits:
+            ops["payload_bits"] = np.array([int(self.payload_bits)])
         return {"spikes": spikes, "ops": ops}

@@ -5,8 +5,9 @@ learning engine) or the ``floating_pt`` models (the same graph in float).
 
 Every synapse is a ``LearningDense`` with a ``Loihi3FLearningRule`` (``kernels.ep_fixed.rule``,
 ``t_epoch = 1``), graded pre spikes in OVERWRITE mode and its post layer's factors on
-``s_in_y1..3`` and ``s_in_bap``; all use the run seed as ``rng_seed``. The host only streams samples
-(``EPFixedStream``) and reads the readout's counters and, at checkpoints, the weights.
+``s_in_y1..3`` and ``s_in_bap``; all of an epoch's graph share ``rules.ep_loihi.engine_seed``
+as ``rng_seed``. The host only streams samples (``EPFixedStream``) and reads the readout's
+counters and, once per epoch, the weights.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ parts a Loihi 2 chip has, beside the float rate network of ``rules/ep.py`` (the 
 Back ends: ``lava-fixed`` (the ``fixed_pt`` models, Lava's bit-approximate learning engine),
 ``numpy-fixed`` (its bit-exact twin, ``networks/ep_loihi_numpy.py``) and ``lava`` (the
 ``floating_pt`` models of the same processes, float weights and rates: what the graph
-learns without quantisation). The period follows ``kernels.ep.EPSchedule``; the
-per-dataset defaults were chosen on digits' validation split (BENCHMARKS.md).
+learns without quantisation). The period follows ``kernels.ep.EPSchedule``
+(``kernels.ep_fixed.GraphTiming``); the defaults were chosen on digits' validation split
+(BENCHMARKS.md, "EP on Loihi's learning engine").
 """
 
 from __future__ import annotations
@@ -224,15 +225,17 @@ def loihi_activity(config: EPLoihiConfig, events: np.ndarray, n_samples: int, pe
                    learners: int) -> EpochActivity:
     """The activity of ``n_samples`` periods of ``period`` steps, ``learners`` of them
     learning: ``rules.ep.ep_activity`` of the layers' graded spikes ``events`` (input
-    first) plus the always-on bias input (one event into every neuron each step), and the
-    learning engine's updates of the two epochs per learning sample whose products are
+    first) plus the always-on bias input (one event into every neuron each step), the
+    payload bits of all these graded spikes (8 each), and the learning engine's updates of the two epochs per learning sample whose products are
     non-zero (every synapse of both copies and every bias; with ``t_epoch = 1`` the engine
     also runs in the other steps, where every product is zero)."""
     activity = ep_activity(config.sizes, events, period, n_samples)
-    bias_ops = int(sum(config.sizes[1:])) * period * n_samples
+    bias_events = period * n_samples
+    bias_ops = int(sum(config.sizes[1:])) * bias_events
     per_sample = activity.learning_updates // max(n_samples, 1)
     return dataclasses.replace(activity, synaptic_ops=activity.synaptic_ops + bias_ops,
-                               learning_updates=2 * learners * per_sample)
+                               learning_updates=2 * learners * per_sample,
+                               payload_bits=fx.RATE_BITS * (int(np.sum(events)) + bias_events))
 
 
 def training_activity(config: EPLoihiConfig, events: np.ndarray, n_samples: int,
