@@ -33,6 +33,7 @@ INIT = 7       # initial parameters: stream(seed, INIT)
 SUBSET = 11    # random subsets and random features drawn once per run
 READOUT = 13   # initial readout weights
 ENGINE = 17    # the seed of a learning engine's trace randoms: stream(seed, epoch, ENGINE)
+COARSE = 19    # numpy-fixed's rounding of weights coarser than the engine's: (seed, epoch, COARSE)
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:
