@@ -44,10 +44,11 @@ with x1 y1 ~ r_post r_pre / 4, the symmetric EP rule (Laborieux et al. 2021)::
 
 once c 2^s = 2^j with j = e - l + k + 2 (:func:`learning_scale`).
 
-The engine floors each product (``>> 10``) before its stochastic rounding, so the pair
-loses frac(a+) + frac(a-), about one accumulator unit (2^-7 of a weight step), on every
-synapse active in both phases even when the two phases agree: a drift of about -10 weight
-steps per epoch for a bias on digits, enough to silence most hidden units. The rule's last
+The engine floors each product (``>> 10``) before its stochastic rounding: the + term loses
+frac(a+) and the - term, floored below -a-, another 1 - frac(a-), so a synapse active in
+both phases loses about one accumulator unit (2^-7 of a weight step) per sample even when
+the two phases agree (a bias with an always-active post neuron: up to -10 weight steps per
+digits epoch). The rule's last
 term, ``+ 2^-7 * y0 * x0``, gives the unit back: the post neuron sends a back-propagating
 spike at the - step when it is active, and every synapse whose pre neuron spiked in that
 step gains one accumulator unit.
