@@ -287,9 +287,9 @@ def post_factors(timing: GraphTiming, k: int, r: np.ndarray,
 
 def coarsen(w: np.ndarray, fmt: FixedFormat, u: float) -> np.ndarray:
     """Weights on the ``fmt.weight_bits`` grid after a learning epoch: stochastic rounding to
-    multiples of ``fmt.weight_step`` with a rounding number ``u`` uniform in [0, 1) drawn
-    independently of the engine's (``numpy-fixed`` only; identity at 8 bits, what the engine
-    holds)."""
+    multiples of ``fmt.weight_step`` with rounding numbers ``u`` uniform in [0, 1) (one per
+    synapse, independent of the engine's; ``numpy-fixed`` only; identity at 8 bits, what
+    the engine holds)."""
     step = fmt.weight_step
     if step == 1:
         return w

@@ -62,9 +62,9 @@ class EPLoihiNumpyRunner:
                         "bias": [np.zeros(n, np.int64) for n in sizes[1:]]}
         self.time_step = 0
         self.streams = le.EngineStreams(engine_seed(self.launch.seed, epoch))
-        # Weights coarser than the engine's round once more, with a draw of their own (one
-        # per learning epoch, shared by all synapses like the engine's): the engine's own
-        # draw would correlate the two roundings and bias them.
+        # Weights coarser than the engine's round once more, with draws of their own, one
+        # per synapse as Loihi draws them: the engine's one shared draw would correlate the
+        # two roundings (a bias) and every synapse's rounding (all up or all down at once).
         self.coarse_draws = stream(self.launch.seed, epoch, COARSE)
 
     # --- one step of the graph ------------------------------------------------------------
@@ -91,14 +91,15 @@ class EPLoihiNumpyRunner:
         learns = c and slot.k in config.timing.learning_steps
         draws = (self.streams.value("x_decay", 2 * t), self.streams.value("y_decay", 2 * t),
                  self.streams.value("conn", t)) if learns else None
-        coarse = self.coarse_draws.random() if learns and config.fmt.weight_step > 1 else None
+        coarse = learns and config.fmt.weight_step > 1
         for group, l, pre, post in plan:
             synapses = getattr(self, group)
             buffers[group][l] = fx.dense_drive(synapses[l], pre, config.weight_exp)
             if learns:
                 w = le.three_factor_epoch(synapses[l], self.engine, pre, ys[post][:3],
                                           ys[post][3], *draws)
-                synapses[l] = w if coarse is None else fx.coarsen(w, config.fmt, coarse)
+                synapses[l] = (fx.coarsen(w, config.fmt, self.coarse_draws.random(w.shape))
+                               if coarse else w)
         return np.array([np.count_nonzero(r) for r in rates])
 
     # --- the runner protocol ----------------------------------------------------------------
