@@ -19,8 +19,7 @@ import json
 import numpy as np
 from common import RESULTS, scratch_runs, write_result
 
-from dynaxx_neuro.analysis.energy_cost import (ASSUMED_STEP_S, LoihiEnergyModel,
-                                               energy_by_period, static_energy_j)
+from dynaxx_neuro.analysis.energy_cost import ASSUMED_STEP_S, energy_by_period, static_energy_j
 from dynaxx_neuro.cycle import Launch
 from dynaxx_neuro.networks.ep_loihi_numpy import EPLoihiNumpyRunner
 from dynaxx_neuro.registry import graphs
@@ -28,13 +27,10 @@ from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters
 from dynaxx_neuro.train import RunSettings, _Run, train
 
 
-def dynamic_uj(activity) -> float:
-    """Dynamic energy of an activity record, microjoules per sample."""
-    per_op = LoihiEnergyModel().per_operation_pj()
-    counts = {"synaptic_ops": activity.synaptic_ops, "neuron_updates": activity.neuron_updates,
-              "learning_updates": activity.learning_updates,
-              "spikes": int(np.sum(activity.events))}
-    return sum(per_op[k] * v for k, v in counts.items()) * 1e-6 / activity.samples
+def dynamic_uj(ops: dict) -> float:
+    """Dynamic energy per sample of the last row of an ``ops`` table, in microjoules."""
+    _, _, joules, samples = energy_by_period(ops)
+    return sum(j[-1] for j in joules.values()) / samples[-1] * 1e6
 
 
 def summarize(run, config) -> dict:
@@ -45,8 +41,7 @@ def summarize(run, config) -> dict:
     curve = {split: [round(float(a), 4) for a, s in zip(metrics["accuracy"], metrics["split"])
                      if s == split] for split in ("train", "val", "test")}
     seconds = np.asarray(metrics["time_s"])[train_rows]
-    _, _, joules, samples = energy_by_period(run.read_table("ops"))
-    train_uj = sum(j[-1] for j in joules.values()) / samples[-1] * 1e6
+    train_uj = dynamic_uj(run.read_table("ops"))
     epoch, arrays = run.last_checkpoint()
     params = EPLoihiParameters.from_arrays(arrays, config)
     data = _Run(run.path).data()
@@ -67,7 +62,7 @@ def summarize(run, config) -> dict:
         "energy": {"assumed_step_s": ASSUMED_STEP_S,
                    "dynamic_uj_per_training_sample": round(train_uj, 3),
                    "static_uj_per_training_sample": static_energy_j(period) * 1e6,
-                   "dynamic_uj_per_inference": round(dynamic_uj(inference), 3),
+                   "dynamic_uj_per_inference": round(dynamic_uj(inference.tables(0)["ops"]), 3),
                    "static_uj_per_inference": static_energy_j(free) * 1e6,
                    "steps_per_training_sample": period, "steps_per_inference": free},
         "backward_copy_drift": drift,
