@@ -24,7 +24,7 @@ from dynaxx_neuro.cycle import Launch
 from dynaxx_neuro.networks.ep_loihi_numpy import EPLoihiNumpyRunner
 from dynaxx_neuro.registry import graphs
 from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters
-from dynaxx_neuro.train import RunSettings, _Run, train
+from dynaxx_neuro.train import RunSettings, Run, train
 
 
 def dynamic_uj(ops: dict) -> float:
@@ -44,7 +44,7 @@ def summarize(run, config) -> dict:
     train_uj = dynamic_uj(run.read_table("ops"))
     epoch, arrays = run.last_checkpoint()
     params = EPLoihiParameters.from_arrays(arrays, config)
-    data = _Run(run.path).data()
+    data = Run(run.path).data()
     twin = EPLoihiNumpyRunner(config, data, params, Launch(0, epoch + 1))
     inference = twin.inference_activity(twin.inputs["test"])
     drift = [{"differing": int((wt != w.T).sum()), "max_abs": int(np.abs(wt - w.T).max()),
@@ -90,7 +90,7 @@ def main():
         payload = {"settings": {"data": args.data, "backend": args.backend, "epochs": epochs,
                                 "seed": args.seed, "train_samples": args.train_samples,
                                 "config": run.info()["config"]},
-                   **summarize(run, _Run(run.path).config)}
+                   **summarize(run, Run(run.path).config)}
     reference = RESULTS / "ep_digits.json"
     if args.data == "digits" and reference.exists():
         payload["rate_network_median_test_accuracy"] = json.loads(

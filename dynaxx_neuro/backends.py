@@ -1,7 +1,9 @@
 """Back-end names and what each needs (docs/architecture.md, "Back ends").
 
-``lava`` and ``lava-fixed`` need lava-nc, which installs only on Python 3.10; ``loihi2``
-needs Intel's Loihi extension on top; ``numpy`` runs anywhere. Asking for a back end that
+The Lava back ends (``lava``, ``lava-fixed``) need lava-nc, which installs only on Python
+3.10; the host back ends (``numpy``, ``numpy-fixed``) run anywhere. A Loihi 2 chip is not a
+training back end: ``dynaxx deploy`` puts a trained graph of Loihi parts on one, where
+Intel's Loihi extension is installed (:func:`loihi2_available`). Asking for a back end that
 cannot run here gives one sentence saying what is missing, not a traceback.
 """
 
@@ -9,9 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-
-BACKENDS = ("lava", "lava-fixed", "loihi2", "numpy")
-
 
 def lava_available() -> bool:
     """Whether lava-nc imports in this interpreter."""
@@ -52,7 +51,3 @@ def require_backend(backend: str, supported: tuple[str, ...], rule: str = "this 
             f"backend {backend!r} needs lava-nc, which installs only on Python 3.10 "
             f"(this is Python {sys.version_info.major}.{sys.version_info.minor}); "
             "use the environment made by `make test` or choose --backend numpy.")
-    if backend == "loihi2" and not loihi2_available():
-        raise RuntimeError("backend 'loihi2' needs Intel's Loihi extension for Lava "
-                           "(lava-loihi), which is not installed here; use --backend "
-                           "lava-fixed to simulate the fixed-point models on the CPU.")

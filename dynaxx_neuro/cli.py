@@ -7,6 +7,7 @@
     dynaxx report runs/ep
     dynaxx compare runs/ep runs/ep-symmetric --out comparison.png
     dynaxx export runs/stdp                # NIR graph of a trained spiking network
+    dynaxx deploy runs/ep-loihi --target loihi2   # the graph on Loihi 2 (or its simulation)
 
 ``dynaxx train <rule>`` is generated for every registered rule (``cli_options``).
 
@@ -151,6 +152,31 @@ def export_command(run, out):
     neuromorphic simulators and chips."""
     from dynaxx_neuro.nir_export import export_run
     click.echo(f"wrote {export_run(run, out)}")
+
+
+@main.command("deploy")
+@click.argument("run")
+@click.option("--target", default="loihi2", show_default=True, help="Chip to deploy to.")
+@click.option("--out", default=None, help="Folder of the report (default RUN/deploy-loihi2).")
+@click.option("--require-hardware", is_flag=True,
+              help="Exit with status 2 instead of simulating when no Loihi 2 is reachable.")
+@click.option("--learn", is_flag=True,
+              help="Also run one epoch of on-chip learning from the checkpoint and compare "
+                   "the weights with the bit-accurate simulation's.")
+@click.option("--cost-table", default=None,
+              help="JSON cost table replacing the default (deploy.cost).")
+def deploy_command(run, target, out, require_hardware, learn, cost_table):
+    """Put a run's graph of Loihi parts on Loihi 2: print and write the compatibility
+    report (RUN/deploy-loihi2/report.json), run the last checkpoint on the chip, or on
+    Lava's CPU simulator where Intel's Loihi extension is absent, and compare with the
+    bit-accurate simulation."""
+    from dynaxx_neuro.deploy.cost import CostTable
+    from dynaxx_neuro.deploy.run import deploy, format_report
+    cost = CostTable() if cost_table is None else CostTable.from_json(cost_table)
+    path, report = deploy(run, target, out, require_hardware, learn, cost,
+                          echo=lambda text: click.echo(text, err=True))
+    click.echo(format_report(report))
+    click.echo(f"wrote {path}")
 
 
 @main.command("crosscheck")

@@ -91,6 +91,26 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class ChipGraph:
+    """How a graph of Loihi parts goes on a chip (``dynaxx deploy``, ``deploy.py``).
+
+    ``backend`` is the Lava back end whose ``fixed_pt`` graph is what the chip runs;
+    ``reference`` the back end that simulates it bit for bit (the chip's predictions are
+    compared with its own); ``programs(config)`` maps the class name of each of the graph's
+    own neuron Processes (those a chip runs as a neuron program in microcode) to the widths
+    its integer program uses, e.g. ``{"EPFixedLayer": {"state": 24, "payload": 8,
+    "post factors": 7}}``; ``steps(config)`` is ``(training, inference)``, the time steps
+    one sample takes in each. The graph's own Processes say what they are on chip with the
+    class attribute ``LOIHI`` (``"host"`` or ``"neuron program"``).
+    """
+
+    backend: str
+    reference: str
+    programs: Callable
+    steps: Callable
+
+
+@dataclass(frozen=True)
 class RuleSpec:
     """Everything the training loop, the CLI and the tests need to know about a rule.
 
@@ -104,7 +124,8 @@ class RuleSpec:
     conformance tests (``tests/test_conformance.py``) and the examples' test settings use
     them. ``graph`` names this graph of the rule (``--graph``); ``equal_backends`` lists the
     pairs of back ends that must train bit for bit alike (the conformance suite checks
-    them).
+    them); ``chip`` says how the graph goes on a Loihi chip (None for graphs that are not
+    made of Loihi parts, such as the float rate networks).
     """
 
     name: str
@@ -120,6 +141,7 @@ class RuleSpec:
     small: dict = field(default_factory=dict)
     graph: str = ""
     equal_backends: tuple[tuple[str, str], ...] = (("numpy", "lava"),)
+    chip: ChipGraph | None = None
 
     def backend(self, name: str) -> Backend:
         """The back end called ``name``; one sentence if the rule has none by that name or it

@@ -139,7 +139,7 @@ def make_runner(spec: RuleSpec, stage: Stage, backend: str, config, data: Splits
                          Launch(launch_seed, first_epoch, chosen.tag, stage_epochs))
 
 
-class _Run:
+class Run:
     """A run folder read back: its rule, configuration, settings and data."""
 
     def __init__(self, path, data: Splits | None = None):
@@ -163,7 +163,7 @@ class _Run:
         return stage_bounds(self.spec, self.config, self.settings.epochs)
 
 
-def _train_stages(run: _Run, show_progress: bool) -> RunDir:
+def _train_stages(run: Run, show_progress: bool) -> RunDir:
     """Train ``run`` up to its last epoch, from its last checkpoint or from the start. Each
     stage starts from the checkpoint the one before it wrote last (read back from disk, not
     from the runner: a Lava runner's parameters are a slow Var read)."""
@@ -191,7 +191,7 @@ def _train_stages(run: _Run, show_progress: bool) -> RunDir:
     return run.dir
 
 
-def _train_baseline(run: _Run) -> None:
+def _train_baseline(run: Run) -> None:
     """The backprop MLP of the rule's shape on the run's splits and epochs, in the rule's
     batch size where it has one (``MLPConfig``'s otherwise, e.g. for STDP's batch 1); writes
     the ``baseline`` table, ``backprop_*_accuracy`` and the rule-to-backprop ratio
@@ -237,14 +237,14 @@ def train(config, settings: RunSettings = RunSettings(), out=None,
         "rule": spec.name, "graph": spec.graph, "dataset": settings.dataset, "backend": settings.backend,
         "tag": backend.tag, "epochs": settings.epochs,
         "seed": settings.seed, "settings": P.to_dict(settings), "config": P.to_dict(config)})
-    return _train_stages(_Run(directory.path, data), show_progress)
+    return _train_stages(Run(directory.path, data), show_progress)
 
 
 def resume(path, epochs: int | None = None, show_progress: bool = True) -> RunDir:
     """Continue a run from its last checkpoint; ``epochs``, when given, is the new epoch
     count of the run's last stage (its ``Stage.epochs_option``: ``--epochs`` for single-stage
     rules, ``--readout-epochs`` for the Hebbian readouts)."""
-    run = _Run(path)
+    run = Run(path)
     option = run.spec.stages[-1].epochs_option
     if epochs is not None and option == "epochs":
         run.settings = dataclasses.replace(run.settings, epochs=epochs)
@@ -256,17 +256,15 @@ def resume(path, epochs: int | None = None, show_progress: bool = True) -> RunDi
     return _train_stages(run, show_progress)
 
 
-def evaluate_run(path, backend: str | None = None) -> dict:
-    """Accuracy and loss of a run's last checkpoint on its validation and test splits, on
-    ``backend`` (default: the run's)."""
-    run = _Run(path)
+def evaluate_checkpoint(run: Run, backend: str) -> tuple[int, EpochResult]:
+    """The epoch of ``run``'s last checkpoint and that checkpoint's evaluation on
+    ``backend`` (its validation and test predictions)."""
     checkpoint = run.dir.last_checkpoint()
     if checkpoint is None:
         raise ValueError(f"run {str(run.dir.path)!r} has no checkpoint yet; train at least one "
                          "epoch.")
     epoch, arrays = checkpoint
     stage, first, end = next(bound for bound in run.bounds() if bound[1] <= epoch < bound[2])
-    backend = backend or run.settings.backend
     runner = make_runner(run.spec, stage, backend, run.config, run.data(),
                          stage.parameters.from_arrays(arrays, run.config), run.settings.seed,
                          epoch + 1, (first, end))
@@ -277,6 +275,15 @@ def evaluate_run(path, backend: str | None = None) -> dict:
     if not result.evaluates:
         raise ValueError(f"run {str(run.dir.path)!r} has not reached an epoch that evaluates "
                          f"(its last checkpoint is of the {stage.name} stage); resume it.")
+    return epoch, result
+
+
+def evaluate_run(path, backend: str | None = None) -> dict:
+    """Accuracy and loss of a run's last checkpoint on its validation and test splits, on
+    ``backend`` (default: the run's)."""
+    run = Run(path)
+    backend = backend or run.settings.backend
+    epoch, result = evaluate_checkpoint(run, backend)
     metrics = {"epoch": epoch, "backend": backend}
     for split, accuracy, loss in eval_scores(result, run.data()):
         metrics[f"{split}_accuracy"] = accuracy

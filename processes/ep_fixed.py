@@ -32,6 +32,8 @@ class EPFixedStream(AbstractProcess):
     classes; training samples follow ``cycle.epoch_order`` with the run ``seed``. ``events``
     counts the graded spikes (non-zero inputs) sent in the epoch's training periods."""
 
+    LOIHI = "host"
+
     def __init__(self, *, cycle, schedule, inputs, labels, n_classes, seed, **kwargs):
         super().__init__(cycle=cycle, schedule=schedule, inputs=inputs, labels=labels,
                          n_classes=n_classes, seed=seed, **kwargs)
@@ -54,6 +56,8 @@ class EPFixedLayer(AbstractProcess):
     ``config`` (``rules.ep_loihi.EPLoihiConfig``) gives the schedule, the widths and beta;
     ``third_factor`` is c (``EPLoihiConfig.scale`` in fixed point, ``float_third_factor``
     in float). ``events`` counts the graded spikes sent in the epoch's training periods."""
+
+    LOIHI = "neuron program"
 
     def __init__(self, *, n: int, cycle, config, is_output: bool, third_factor, **kwargs):
         super().__init__(cycle=cycle, config=config, is_output=is_output,
@@ -78,6 +82,8 @@ class EPFixedReadout(AbstractProcess):
     score (``train_correct``, ``train_seen``, and ``train_cost``, the summed
     1/2 ||d - rho||^2 with rho = r / 255 for ``fixed_pt``) and the predictions of the
     validation-then-test samples (``eval_pred``)."""
+
+    LOIHI = "host"
 
     def __init__(self, *, cycle, schedule, n_classes, **kwargs):
         super().__init__(cycle=cycle, schedule=schedule, **kwargs)

@@ -26,6 +26,8 @@ class RateCodedSource(AbstractProcess):
     model's ``numpy`` Generator) go to the model as process parameters.
     """
 
+    LOIHI = "host"
+
     def __init__(self, *, images: np.ndarray, cycle, t_present: int, input_rate: float,
                  seed: int, name: str = "rate_coded_source"):
         super().__init__(images=images, cycle=cycle, t_present=t_present,
@@ -43,6 +45,8 @@ class SpikeRecorder(AbstractProcess):
     Vars: ``counts`` (n_samples, n_neurons); ``in_raster`` (n_logged * period, n_inputs) and
     ``out_raster`` (n_logged * period, n_neurons) as 0/1.
     """
+
+    LOIHI = "host"
 
     def __init__(self, *, n_inputs: int, n_neurons: int, cycle, name: str = "spike_recorder"):
         super().__init__(n_inputs=n_inputs, n_neurons=n_neurons, cycle=cycle, name=name)

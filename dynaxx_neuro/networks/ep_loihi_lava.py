@@ -116,28 +116,30 @@ class EPLoihiLavaRunner:
         self.stream = EPFixedStream(cycle=cycle, schedule=config.schedule,
                                     inputs=graph_inputs(data, self.fixed, trains),
                                     labels={TRAIN: data.y_train}, n_classes=data.n_classes,
-                                    seed=self.launch.seed)
+                                    seed=self.launch.seed, name="stream")
         c = config.scale.third_factor if self.fixed else config.float_third_factor
         sizes = config.sizes
         self.layers = [EPFixedLayer(n=n, cycle=cycle, config=config,
-                                    is_output=i == len(sizes) - 2, third_factor=c)
+                                    is_output=i == len(sizes) - 2, third_factor=c,
+                                    name=f"layer{i + 1}")
                        for i, n in enumerate(sizes[1:])]
         rule = Loihi3FLearningRule(dw=fx.rule(config.scale, floor_correction=self.fixed),
                                    t_epoch=1,
                                    rng_seed=engine_seed(self.launch.seed, epoch),
                                    x1_impulse=0, x1_tau=X1_TAU)
 
-        def synapse(weights):
-            return LearningDense(weights=weights, num_message_bits=fx.RATE_BITS,
+        def synapse(weights, name):
+            return LearningDense(weights=weights, name=name, num_message_bits=fx.RATE_BITS,
                                  num_weight_bits=ENGINE_WEIGHT_BITS,
                                  weight_exp=-config.weight_exp if self.fixed else 0,
                                  graded_spike_cfg=GradedSpikeCfg.OVERWRITE, learning_rule=rule)
 
-        self.forward = [synapse(w) for w in params.weights]
-        self.backward = [synapse(w) for w in params.backward]
-        self.bias = [synapse(b) for b in params.biases]
+        # W_l drives layer l from below, B_l layer l-1 from layer l (W_l^T), bias_l layer l
+        self.forward = [synapse(w, f"W{i}") for i, w in enumerate(params.weights, start=1)]
+        self.backward = [synapse(w, f"B{i}") for i, w in enumerate(params.backward, start=2)]
+        self.bias = [synapse(b, f"bias{i}") for i, b in enumerate(params.biases, start=1)]
         self.readout = EPFixedReadout(cycle=cycle, schedule=config.schedule,
-                                      n_classes=data.n_classes)
+                                      n_classes=data.n_classes, name="readout")
         self._connect()
         self.graph = LavaGraph([self.stream, *self.layers, *self.forward, *self.backward,
                                 *self.bias, self.readout], self.launch.tag)

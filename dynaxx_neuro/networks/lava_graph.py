@@ -8,11 +8,21 @@ processes, such as LIF or LearningDense, are found by Lava); the runtime starts 
 first ``run`` and must be stopped (:meth:`LavaGraph.stop`, which every runner's ``close``
 calls from the training loop's ``finally``); and every ``Var.get`` is a serial round trip,
 so progress is read from a few counters every ``progress_periods`` periods, not per batch.
+
+Graphs run on ``Loihi2SimCfg`` unless a deployment chose a chip: inside
+``with on_target(hardware=True)`` every graph a runner builds runs on ``Loihi2HwCfg``
+(Loihi 2, with Intel's extension installed), and inside any ``on_target`` block the built
+graphs are collected for the deployment's report (``deploy``), with no change to the runners.
 :class:`PeriodGraphRunner` is the runner protocol around such a graph for the rules whose
 graph trains and evaluates in epoch cycles (EP, FF).
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -21,28 +31,66 @@ from dynaxx_neuro.cycle import n_train_batches
 from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
 
 
-class LavaGraph:
-    """A connected graph of processes on ``Loihi2SimCfg`` with the models of ``tag``
-    (``floating_pt`` or ``fixed_pt``).
+@dataclass
+class ChipTarget:
+    """Where the graphs built inside :func:`on_target` run (``hardware``: ``Loihi2HwCfg``,
+    else ``Loihi2SimCfg``) and the graphs built there, in order."""
 
-    ``processes`` lists every process of the graph, the first one driving the runs.
+    hardware: bool
+    graphs: list["LavaGraph"] = field(default_factory=list)
+
+
+_TARGET: ContextVar[ChipTarget | None] = ContextVar("dynaxx_chip_target", default=None)
+
+
+@contextmanager
+def on_target(hardware: bool) -> Iterator[ChipTarget]:
+    """Run every graph built in this block on Loihi 2 (``hardware``) or on Lava's CPU
+    simulator, and collect them; every graph still running at the end is stopped."""
+    target = ChipTarget(hardware)
+    token = _TARGET.set(target)
+    try:
+        yield target
+    finally:
+        _TARGET.reset(token)
+        for graph in target.graphs:
+            graph.stop()
+
+
+class LavaGraph:
+    """A connected graph of processes with the models of ``tag`` (``floating_pt`` or
+    ``fixed_pt``) on ``Loihi2SimCfg``, or on ``Loihi2HwCfg`` inside ``on_target(True)``.
+
+    ``processes`` lists every process of the graph, the first one driving the runs;
+    ``steps_run`` counts the time steps run so far.
     """
 
     def __init__(self, processes: list, tag: str):
         prepare_lava_import()
-        from lava.magma.core.run_configs import Loihi2SimCfg
+        from lava.magma.core import run_configs
 
         from dynaxx_neuro.models import model_map
-        self.driver = processes[0]
-        self.run_cfg = Loihi2SimCfg(select_tag=tag,
+        target = _TARGET.get()
+        config_class = (run_configs.Loihi2HwCfg if target is not None and target.hardware
+                        else run_configs.Loihi2SimCfg)
+        self.driver, self.tag = processes[0], tag
+        self.run_cfg = config_class(select_tag=tag,
                                     exception_proc_model_map=model_map(processes, tag))
-        self.started = False
+        self.started, self.steps_run = False, 0
+        if target is not None:
+            target.graphs.append(self)
 
     def run(self, steps: int) -> None:
         """Advance the graph by ``steps`` time steps (starting the runtime the first time)."""
         from lava.magma.core.run_conditions import RunSteps
         self.started = True  # a failed first run still leaves worker processes to stop
         self.driver.run(condition=RunSteps(num_steps=steps), run_cfg=self.run_cfg)
+        self.steps_run += steps
+
+    def processes(self) -> list:
+        """Every process connected to the driver (what Lava's compiler would map)."""
+        from lava.magma.compiler.compiler_graphs import find_processes
+        return find_processes(self.driver)
 
     def require_started(self) -> None:
         """Refuse to read learned Vars before the graph ran (they would be the initial ones)."""

@@ -94,16 +94,17 @@ class _Network:
                 x1_tau=rule.tau_pre_steps, y1_impulse=impulse, y1_tau=rule.tau_post_steps,
                 t_epoch=1, rng_seed=seed)
             self.synapses = LearningDense(weights=weights, learning_rule=learning_rule,
-                                          sign_mode=SignMode.EXCITATORY)
+                                          sign_mode=SignMode.EXCITATORY, name="W")
         else:
-            self.synapses = Dense(weights=weights, sign_mode=SignMode.EXCITATORY)
+            self.synapses = Dense(weights=weights, sign_mode=SignMode.EXCITATORY, name="W")
         theta = params.theta * scale
         self.layer = ATRLIF(
             shape=(neurons.n_neurons,), theta=np.round(theta) if fixed else theta,
             delta_i=cell.delta_i, delta_v=cell.delta_v, delta_r=cell.delta_r,
             delta_theta=cell.delta_theta,
             theta_0=round(cell.theta_0 * scale) if fixed else cell.theta_0,
-            theta_step=round(cell.theta_step * scale) if fixed else cell.theta_step)
+            theta_step=round(cell.theta_step * scale) if fixed else cell.theta_step,
+            name="excitatory")
         self.inhibition = _inhibition(Dense, neurons.n_neurons, neurons.w_inh * scale, fixed)
         self.recorder = SpikeRecorder(n_inputs=config.n_inputs, n_neurons=neurons.n_neurons,
                                       cycle=self.cycle)
@@ -145,8 +146,9 @@ def _inhibition(dense_class, n: int, w_inh: float, fixed: bool):
     from lava.utils.weightutils import SignMode
     mask = np.ones((n, n))
     if not fixed:
-        return dense_class(weights=-w_inh * mask, sign_mode=SignMode.INHIBITORY)
+        return dense_class(weights=-w_inh * mask, sign_mode=SignMode.INHIBITORY,
+                           name="inhibition")
     exponent = max(0, int(np.ceil(np.log2(max(w_inh, 1.0) / 255.0))))
     mantissa = np.round(w_inh / 2 ** exponent)
     return dense_class(weights=-mantissa * mask, weight_exp=exponent, num_weight_bits=8,
-                       sign_mode=SignMode.INHIBITORY)
+                       sign_mode=SignMode.INHIBITORY, name="inhibition")

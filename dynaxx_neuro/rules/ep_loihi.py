@@ -29,7 +29,7 @@ from dynaxx_neuro.cycle import ENGINE, TRAIN, Slot, stream
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.params import Bool, Int, Optional, TupleOf, option, validate
-from dynaxx_neuro.registry import Backend, RuleSpec, Stage
+from dynaxx_neuro.registry import Backend, ChipGraph, RuleSpec, Stage
 from dynaxx_neuro.rules.ep import ep_activity
 
 
@@ -252,6 +252,13 @@ def engine_weights_only(config: EPLoihiConfig) -> None:
                          "Lava's learning engine holds 8-bit weights.")
 
 
+def chip_programs(config: EPLoihiConfig) -> dict[str, dict[str, int]]:
+    """The widths the neuron program of :func:`neuron_step` uses (``dynaxx deploy``): its
+    state, the 8-bit rates it sends and the post factors (y1 <= 127, c = 2^0..2^6)."""
+    return {"EPFixedLayer": {"state": config.fmt.state_bits, "payload": fx.RATE_BITS,
+                             "post factors": fx.TRACE_MAX.bit_length()}}
+
+
 SPEC = RuleSpec(
     name="ep",
     graph="loihi",
@@ -268,6 +275,8 @@ SPEC = RuleSpec(
     default_epochs=10,
     hidden_sizes=lambda config: config.hidden,
     equal_backends=(("numpy-fixed", "lava-fixed"),),
+    chip=ChipGraph(backend="lava-fixed", reference="numpy-fixed", programs=chip_programs,
+                   steps=lambda config: (config.timing.period, config.schedule.free_end + 1)),
     prepare_data=lambda config, splits: splits.first_train(config.train_samples),
     small={"hidden": (12,), "t_free": 4, "t_nudge": 2, "epochs": 2, "train_samples": 40},
 )

@@ -64,7 +64,7 @@ from dynaxx_neuro.kernels.stdp import (STDPRule, assign_labels, label_proportion
                                        normalise_rows, vote)
 from dynaxx_neuro.params import (Fraction, Int, OneOf, Optional, Real, option, require,
                                  validate)
-from dynaxx_neuro.registry import Backend, RuleSpec, Stage
+from dynaxx_neuro.registry import Backend, ChipGraph, RuleSpec, Stage
 
 # Purposes of the input-spike streams of an epoch's two passes (``stream(seed, epoch, key)``,
 # the keys these passes have always used; no other stream of an STDP run shares them).
@@ -385,6 +385,11 @@ SPEC = RuleSpec(
     stages=(Stage("train", STDPParameters),),
     default_epochs=1,
     hidden_sizes=lambda config: (config.neurons.n_neurons,),
+    # On chip: the lava-fixed graph (Dense / LearningDense with a 2-factor rule, ATRLIF);
+    # its own CPU simulation is the bit-accurate reference.
+    chip=ChipGraph(backend="lava-fixed", reference="lava-fixed", programs=lambda config: {},
+                   steps=lambda config: (sum(config.presentation.schedule(True)),
+                                         sum(config.presentation.schedule(False)))),
     # digits: the fields' defaults (BENCHMARKS.md, 89.4 % test); Fashion-MNIST: the subset
     # of BENCHMARKS.md's figure, whose 28x28 images need more input to drive the layer.
     dataset_defaults={"digits": {},
