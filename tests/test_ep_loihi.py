@@ -133,6 +133,16 @@ def _small_problem(**changes):
     return config, data, EPLoihiParameters.initial(config, stream(0, INIT))
 
 
+def test_the_fixed_point_graph_refuses_the_float_models_weights():
+    config, data, params = _small_problem()
+    floats = EPLoihiParameters(*([a * 1.25 for a in arrays] for arrays in
+                                 (params.weights, params.backward, params.biases)))
+    chosen = SPEC.backend("numpy-fixed")
+    with pytest.raises(ValueError, match=r"these weights are floats, from the graph's float "
+                                         r"models \(--backend lava\)"):
+        chosen.load()(config, data, floats, Launch(0, 0, chosen.tag))
+
+
 def _train(backend, config, data, params, epochs=2):
     chosen = SPEC.backend(backend)
     copy = EPLoihiParameters.from_arrays(params.to_arrays(), config)

@@ -61,6 +61,8 @@ class EPLoihiLavaRunner:
         self.config, self.data, self.params, self.launch = config, data, params, launch
         self.batch_size, self.batches_per_epoch = 1, len(data.x_train)
         self.fixed = launch.tag == "fixed_pt"
+        if self.fixed:
+            params.require_integers()
         self.next_epoch = launch.first_epoch
         self.graph = None
 

@@ -37,6 +37,7 @@ class EPLoihiNumpyRunner:
 
     def __init__(self, config: EPLoihiConfig, data: Splits, params: EPLoihiParameters,
                  launch: Launch):
+        params.require_integers()
         self.config, self.data, self.launch = config, data, launch
         self.batch_size, self.batches_per_epoch = 1, len(data.x_train)
         self.inputs = graph_inputs(data, fixed=True, trains=True)

@@ -134,6 +134,15 @@ class EPLoihiParameters:
     def is_finite(self) -> bool:
         return all(np.isfinite(a).all() for a in (*self.weights, *self.biases))
 
+    def require_integers(self) -> None:
+        """Refuse float weights (a run of the float models, ``--backend lava``) where the
+        fixed-point graph needs engine integers."""
+        arrays = (*self.weights, *self.backward, *self.biases)
+        if not all(np.array_equal(a, np.round(a)) for a in arrays):
+            raise ValueError("these weights are floats, from the graph's float models "
+                             "(--backend lava); the fixed-point graph (lava-fixed, "
+                             "numpy-fixed) needs a run trained on lava-fixed or numpy-fixed.")
+
     def as_float(self, config: EPLoihiConfig) -> "EPLoihiParameters":
         """The same weights in float units W = w / 2^e (for the floating_pt models)."""
         scale = 2.0 ** -config.weight_exp
