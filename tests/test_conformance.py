@@ -180,3 +180,31 @@ def test_the_backprop_baseline_trains_beside_the_rule_and_compare_shows_the_rati
     assert set(table["epoch"]) == set(range(settings.epochs))
     _, rows = compare_runs([run.path], tmp_path / "comparison.png", "test")
     assert rows[0]["vs_backprop"] == pytest.approx(final["test_accuracy_vs_backprop"])
+
+
+CHIP_SPECS = [spec for spec in SPECS if spec.chip is not None]
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("spec", CHIP_SPECS, ids=[IDS[SPECS.index(s)] for s in CHIP_SPECS])
+def test_a_graph_of_loihi_parts_deploys_and_its_report_covers_every_process(spec, tmp_path):
+    """Every graph with a ``chip`` deploys (on Loihi2SimCfg here): every process is placed
+    somewhere known, its widths fit the chip's, the placed graph fits one chip, and the
+    predictions equal the bit-accurate simulation's where that is another back end."""
+    from dynaxx_neuro.deploy.placement import UNKNOWN
+    from dynaxx_neuro.deploy.run import deploy
+    config, settings = _small(spec, epochs=1)
+    run = train(config, dataclasses.replace(settings, validation=0.02), tmp_path / "run",
+                show_progress=False)
+    path, report = deploy(run.path)
+    assert path == run.path / "deploy-loihi2" / "report.json" and path.is_file()
+    rows = report["processes"]
+    assert len({row["name"] for row in rows}) == len(rows)
+    assert all(row["maps_to"] != UNKNOWN and not row["problems"] for row in rows), rows
+    assert all(used <= chip for row in rows for used, chip in row["widths"].values())
+    assert report["totals"]["fits"] and report["totals"]["chips"] == 1
+    assert sum(row["cores"] for row in rows) == report["totals"]["cores"] >= 1
+    inference = report["per_sample"]["inference"]
+    assert inference["energy_j"] == pytest.approx(inference["dynamic_j"] + inference["static_j"])
+    if spec.chip.reference != spec.chip.backend:
+        assert report["predictions"]["agreement"] == 1.0
