@@ -8,6 +8,8 @@ cross-check run.
   with ``pandas.read_parquet(run / "metrics.parquet")``. Parts are keyed by epoch, so an
   epoch repeated after a resume replaces its parts instead of duplicating rows.
 - ``checkpoints/epoch-00003.npz``: arrays only (loaded with ``allow_pickle=False``).
+- ``deploy-loihi2/report.json``: the last ``dynaxx deploy`` (compatibility report, costs,
+  agreement with the bit-accurate simulation).
 
 Every file is written to a temporary name and renamed, so an interruption never leaves a
 half-written file behind. Readers never modify anything.
@@ -32,6 +34,7 @@ import pyarrow.parquet as pq
 
 RUN_FILE = "run.json"
 CHECKPOINTS = "checkpoints"
+DEPLOY_REPORT = Path("deploy-loihi2") / "report.json"
 _PART = re.compile(r"epoch-(\d+)\.(parquet|npz)$")
 
 

@@ -4,12 +4,12 @@ graphs checked by hand, the fallback to Loihi2SimCfg (no Loihi extension here),
 by test doubles, and bad input."""
 
 import json
-import math
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from dynaxx_neuro.analysis.report import write_report
 from dynaxx_neuro.cli import main
 from dynaxx_neuro.deploy.cost import CostTable, LoihiTimeModel
 from dynaxx_neuro.deploy.placement import signed_bits
@@ -119,6 +119,9 @@ def test_deploy_without_the_extension_simulates_reports_and_exits_0(ep_run):
     predictions = report["predictions"]
     assert predictions["reference"] == "numpy-fixed" and predictions["agreement"] == 1.0
     assert predictions["accuracy"] == predictions["reference_accuracy"]
+    page = (write_report(ep_run)).read_text()
+    assert '<h2 id="deployment">Loihi 2 deployment</h2>' in page
+    assert "agreement with numpy-fixed 1.0000" in page and "<td>layer1</td>" in page
 
 
 @pytest.mark.lava

@@ -1,8 +1,8 @@
 """One self-contained HTML page per run: ``RUN/report.html``.
 
 The page holds the run's summary and final metrics, its full configuration (run.json,
-flattened to dotted keys), the metrics table per epoch, and every figure of
-``figures.run_figures`` embedded as a base64 PNG (``<img src="data:image/png;base64,...">``)
+flattened to dotted keys), the metrics table per epoch, the last Loihi 2 deployment's
+placement and costs (``dynaxx deploy``), and every figure of ``figures.run_figures`` embedded as a base64 PNG (``<img src="data:image/png;base64,...">``)
 with inline CSS, so it opens in any browser from the file system, with no server, network
 or other file.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dynaxx_neuro.analysis.figures import CAPTIONS, DPI, run_figures
-from dynaxx_neuro.records import RunDir, atomic_write
+from dynaxx_neuro.records import DEPLOY_REPORT, RunDir, atomic_write
 
 REPORT = "report.html"
 TITLES = {
@@ -101,6 +101,31 @@ def _metrics_section(run: RunDir) -> str:
     return html_table(["epoch (1-based)" if c == "epoch" else c for c in columns], rows)
 
 
+def _deployment_section(run: RunDir) -> list[str]:
+    """The last ``dynaxx deploy``'s placement and costs, when the run has one."""
+    path = run.path / DEPLOY_REPORT
+    if not path.is_file():
+        return []
+    report = json.loads(path.read_text())
+    rows = [[r["name"], r["lava_class"], r["maps_to"],
+             " ".join(f"{k} {u}/{c}" for k, (u, c) in r["widths"].items()) or "-",
+             r["neurons"], r["synapses"], r["fan_in"], r["fan_out"], r["cores"]]
+            for r in report["processes"]]
+    costs = [[phase, c["steps"], c["time_s"] * 1e6, c["dynamic_j"] * 1e6, c["static_j"] * 1e6,
+              c["messages"]] for phase, c in report["per_sample"].items() if phase != "activity"]
+    pred, totals = report["predictions"], report["totals"]
+    summary = (f"{report['run_config']}, {totals['cores']} cores on {totals['chips']} chip(s)"
+               f"{'' if totals['fits'] else ' (does not fit)'}; accuracy {pred['accuracy']:.4f}"
+               + ("" if pred["agreement"] is None else
+                  f", agreement with {pred['reference']} {pred['agreement']:.4f}")
+               + f"; cost table {report['cost_table']['name']}.")
+    return ['<h2 id="deployment">Loihi 2 deployment</h2>', f"<p>{html.escape(summary)}</p>",
+            html_table(["process", "Lava class", "maps to", "widths used/chip", "neurons",
+                        "synapses", "fan-in", "fan-out", "cores"], rows),
+            html_table(["per sample", "steps", "time (us)", "dynamic (uJ)", "static (uJ)",
+                        "messages"], costs)]
+
+
 def report_html(run: RunDir, sample: int = 0, directions: str = "pca") -> str:
     """The report page of a run as one HTML string."""
     info = run.info()
@@ -128,6 +153,7 @@ def report_html(run: RunDir, sample: int = 0, directions: str = "pca") -> str:
                   f'<figure><img alt="{html.escape(TITLES.get(name, name))}" '
                   f'src="data:image/png;base64,{png_base64(fig)}">',
                   f"<figcaption>{html.escape(CAPTIONS.get(name, ''))}</figcaption></figure>"]
+    parts += _deployment_section(run)
     parts += ["<h2>Configuration</h2>", "<details open><summary>run.json</summary>",
               html_table(["key", "value"], [[k, v] for k, v in flatten(config).items()]),
               "</details>", f"<p>Run folder: {html.escape(str(run.path.resolve()))}</p>",

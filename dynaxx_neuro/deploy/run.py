@@ -28,12 +28,11 @@ from dynaxx_neuro.backends import lava_available, loihi2_available
 from dynaxx_neuro.deploy.cost import CostTable
 from dynaxx_neuro.deploy.loihi2 import Loihi2Chip
 from dynaxx_neuro.deploy.placement import GraphTotals, place, totals
-from dynaxx_neuro.records import atomic_write, utc_now
+from dynaxx_neuro.records import DEPLOY_REPORT, atomic_write, utc_now
 from dynaxx_neuro.registry import graphs
 from dynaxx_neuro.train import Run, evaluate_checkpoint, make_runner
 
 TARGETS = ("loihi2",)
-REPORT_FILE = "report.json"
 
 
 def fallback_message() -> str:
@@ -76,7 +75,8 @@ def deploy(path, target: str = "loihi2", out=None, require_hardware: bool = Fals
                            "is not installed here, so no Loihi 2 can be reached.")
     if not hardware:
         echo(fallback_message())
-    spec, folder = run.spec, Path(out) if out is not None else run.dir.path / "deploy-loihi2"
+    spec = run.spec
+    path = (run.dir.path / DEPLOY_REPORT if out is None else Path(out) / DEPLOY_REPORT.name)
     from dynaxx_neuro.networks.lava_graph import on_target
     with on_target(hardware) as on_chip:
         epoch, result = evaluate_checkpoint(run, spec.chip.backend)
@@ -96,8 +96,7 @@ def deploy(path, target: str = "loihi2", out=None, require_hardware: bool = Fals
     }
     if learn:
         report["learning"] = compare_learning(run, epoch, hardware)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / REPORT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report, indent=2, default=_json_value)
     atomic_write(path, lambda tmp: tmp.write_text(text))
     return path, report
