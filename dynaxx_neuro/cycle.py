@@ -42,6 +42,12 @@ def stream(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng([seed, *key])
 
 
+def engine_seed(seed: int, epoch: int) -> int:
+    """The ``rng_seed`` of every LearningDense of an epoch's graph in the graphs of Loihi
+    parts (one graph per epoch, so a resumed run draws what an uninterrupted one does)."""
+    return int(stream(seed, epoch, ENGINE).integers(0, 2 ** 31 - 4))
+
+
 def n_train_batches(n_train: int, batch_size: int) -> int:
     """Full training batches per epoch (the rest of the shuffle waits for the next one)."""
     return n_train // batch_size

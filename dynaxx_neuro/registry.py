@@ -37,7 +37,8 @@ from dynaxx_neuro.backends import require_backend
 from dynaxx_neuro.datasets import Splits
 
 RULE_MODULES = {"ep": ("dynaxx_neuro.rules.ep", "dynaxx_neuro.rules.ep_loihi"),
-                "ff": ("dynaxx_neuro.rules.ff",), "hebbian": ("dynaxx_neuro.rules.hebbian",),
+                "ff": ("dynaxx_neuro.rules.ff",),
+                "hebbian": ("dynaxx_neuro.rules.hebbian", "dynaxx_neuro.rules.hebbian_loihi"),
                 "stdp": ("dynaxx_neuro.rules.stdp",)}
 
 # Fields a configuration may declare ``from_data``, and where the data gives them.

@@ -97,11 +97,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.crosscheck.brian_models import STEP_MS, codegen_target
-from dynaxx_neuro.cycle import TRAIN, epoch_order
+from dynaxx_neuro.cycle import TRAIN, engine_seed, epoch_order
 from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.kernels import learning_engine as le
 from dynaxx_neuro.networks.ep_loihi_lava import X1_TAU, graph_cycle, graph_inputs
-from dynaxx_neuro.rules.ep_loihi import EPLoihiConfig, EPLoihiParameters, engine_seed
+from dynaxx_neuro.rules.ep_loihi import EPLoihiConfig, EPLoihiParameters
 
 # Lava's learning-engine widths (kernels.learning_engine).
 ACC_MIN, ACC_MAX = le.ACC_MIN, le.ACC_MAX
@@ -299,7 +299,7 @@ def run_epoch(config: EPLoihiConfig, data, params: EPLoihiParameters, seed: int,
               target: str = "numpy") -> GraphEpoch:
     """One epoch's graph of ``config`` in Brian2 from the weights ``params``: the training
     periods of the epoch's order, then validation and test (the Lava runner's cycle, with
-    ``rules.ep_loihi.engine_seed(seed, epoch)`` for the engine's draws)."""
+    ``cycle.engine_seed(seed, epoch)`` for the engine's draws)."""
     if config.fmt.weight_bits != 8:
         raise ValueError(f"weight_bits must be 8 (the learning engine's), got "
                          f"{config.fmt.weight_bits}.")

@@ -5,7 +5,7 @@ learning engine) or the ``floating_pt`` models (the same graph in float).
 
 Every synapse is a ``LearningDense`` with a ``Loihi3FLearningRule`` (``kernels.ep_fixed.rule``,
 ``t_epoch = 1``), graded pre spikes in OVERWRITE mode and its post layer's factors on
-``s_in_y1..3`` and ``s_in_bap``; all of an epoch's graph share ``rules.ep_loihi.engine_seed``
+``s_in_y1..3`` and ``s_in_bap``; all of an epoch's graph share ``cycle.engine_seed``
 as ``rng_seed``. The host only streams samples (``EPFixedStream``) and reads the readout's
 counters and, once per epoch, the weights.
 """
@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
-from dynaxx_neuro.cycle import TEST, TRAIN, VAL, EpochCycle
+from dynaxx_neuro.cycle import TEST, TRAIN, VAL, EpochCycle, engine_seed
 from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.networks.lava_graph import LavaGraph, run_epoch_cycle
 from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
-from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters, engine_seed, training_activity
+from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters, training_activity
 
 # The pre-trace time constant: the longest Lava allows, so a payload read in the step it
 # arrives has decayed by exp(-1/65535) (one unit at most, stochastically).
@@ -52,7 +52,7 @@ class EPLoihiLavaRunner:
     weights the last epoch ended with, runs the epoch's training and evaluation periods, is
     read and stopped. A chip would be loaded the same way between epochs; and the learning
     engine's random streams start with the graph, so a resumed run draws as an uninterrupted
-    one (``rules.ep_loihi.engine_seed``)."""
+    one (``cycle.engine_seed``)."""
 
     LOSS_VAR = "train_cost"
     PROGRESS_PERIODS = 100

@@ -8,7 +8,7 @@ rates of the previous step; every synapse then computes its next drive from this
 rates with the weights it holds, and learns in the step's learning epoch
 (``kernels.learning_engine.three_factor_epoch``) when its post layer sends a third factor.
 The random numbers are Lava's (``EngineStreams``: every LearningDense of an epoch's graph
-has ``rules.ep_loihi.engine_seed`` as ``rng_seed``), indexed by the graph's time step; like
+has ``cycle.engine_seed`` as ``rng_seed``), indexed by the graph's time step; like
 the Lava runner, the twin starts a new graph (clock, states, buffers, streams) every epoch.
 
 Evaluation needs no learning and no state across samples, so it settles all samples of a
@@ -20,15 +20,15 @@ from __future__ import annotations
 import numpy as np
 
 from dynaxx_neuro.activity import EpochActivity
-from dynaxx_neuro.cycle import COARSE, TEST, TRAIN, VAL, Launch, Slot, epoch_order, stream
+from dynaxx_neuro.cycle import (COARSE, TEST, TRAIN, VAL, Launch, Slot, engine_seed,
+                                 epoch_order, stream)
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.kernels import learning_engine as le
 from dynaxx_neuro.networks.ep_loihi_lava import X1_TAU, graph_cycle, graph_inputs
 from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
 from dynaxx_neuro.rules.ep_loihi import (EPLoihiConfig, EPLoihiParameters, NeuronState,
-                                         engine_seed, loihi_activity, neuron_step,
-                                         training_activity,
+                                         loihi_activity, neuron_step, training_activity,
                                          third_factor_now)
 
 

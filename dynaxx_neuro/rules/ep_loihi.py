@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.activity import EpochActivity
-from dynaxx_neuro.cycle import ENGINE, TRAIN, Slot, stream
+from dynaxx_neuro.cycle import TRAIN, Slot
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.params import Bool, Int, Optional, TupleOf, option, validate
@@ -151,12 +151,6 @@ class EPLoihiParameters:
 
 
 # --- the neuron program, written once for the Lava models and the NumPy twin -----------------
-
-
-def engine_seed(seed: int, epoch: int) -> int:
-    """The ``rng_seed`` of every LearningDense of the epoch's graph (one graph per epoch, so
-    a resumed run draws what an uninterrupted one does)."""
-    return int(stream(seed, epoch, ENGINE).integers(0, 2 ** 31 - 4))
 
 
 def third_factor_now(config: EPLoihiConfig, slot: Slot, c) -> int | float:

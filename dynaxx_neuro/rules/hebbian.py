@@ -332,6 +332,7 @@ _FASHION = {"hidden": 2000, "lr_schedule": "linear", "epochs": 40, "zca_epsilon"
 
 SPEC = RuleSpec(
     name="hebbian",
+    graph="rate",
     summary="Hebbian features (Oja, BCM or competing hidden units), then linear readouts on "
             "them, on raw pixels and on random features.",
     config=HebbianConfig,
