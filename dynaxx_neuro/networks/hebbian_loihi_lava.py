@@ -133,29 +133,32 @@ class HebbianLoihiLavaGraph:
                                  else config.float_third_factor)
         send_steps = (hf.X_STEP, hf.Y_STEP) if config.bcm and not inference else (hf.X_STEP,)
         self.stream = HebbianFixedStream(cycle=cycle, inputs=inputs, seed=self.launch.seed,
-                                         shuffle=not inference, send_steps=send_steps)
+                                         shuffle=not inference, send_steps=send_steps,
+                                         name="stream")
         self.hidden = HebbianFixedHidden(n=n, cycle=cycle, config=config, third_factor=c,
-                                         theta=params.theta)
+                                         theta=params.theta, name="hidden")
         self.error = (None if config.bcm else
-                      HebbianFixedError(n=n_in, cycle=cycle, config=config, third_factor=c))
+                      HebbianFixedError(n=n_in, cycle=cycle, config=config, third_factor=c,
+                                        name="error"))
         rule = Loihi3FLearningRule(dw=hf.rule(config.scale), t_epoch=1,
                                    rng_seed=engine_seed(self.launch.seed, epoch),
                                    x1_impulse=0, x1_tau=X1_TAU)
 
-        def synapse(weights, shift):
-            return LearningDense(weights=weights, num_message_bits=hf.PAYLOAD_BITS,
+        def synapse(weights, shift, name):
+            return LearningDense(weights=weights, name=name, num_message_bits=hf.PAYLOAD_BITS,
                                  num_weight_bits=ENGINE_WEIGHT_BITS,
                                  weight_exp=-shift if self.fixed else 0,
                                  graded_spike_cfg=GradedSpikeCfg.OVERWRITE, learning_rule=rule)
 
-        self.forward = synapse(params.weights, config.weight_exp)
+        self.forward = synapse(params.weights, config.weight_exp, "F")
         self.backward = (None if config.bcm else
-                         synapse(params.backward, config.weight_exp - config.activity_shift))
+                         synapse(params.backward, config.weight_exp - config.activity_shift, "B"))
         self._connect()
         processes = [p for p in (self.stream, self.hidden, self.error, self.forward,
                                  self.backward) if p is not None]
         if inference:
-            self.recorder = HebbianFixedFeatures(n=n, n_samples=len(inputs), cycle=cycle)
+            self.recorder = HebbianFixedFeatures(n=n, n_samples=len(inputs), cycle=cycle,
+                                                 name="features")
             self.hidden.s_out.connect(self.recorder.s_in)
             processes.append(self.recorder)
         self.graph = LavaGraph(processes, self.launch.tag)
