@@ -37,7 +37,7 @@ from dynaxx_neuro.backends import require_backend
 from dynaxx_neuro.datasets import Splits
 
 RULE_MODULES = {"ep": ("dynaxx_neuro.rules.ep", "dynaxx_neuro.rules.ep_loihi"),
-                "ff": ("dynaxx_neuro.rules.ff",),
+                "ff": ("dynaxx_neuro.rules.ff", "dynaxx_neuro.rules.ff_loihi"),
                 "hebbian": ("dynaxx_neuro.rules.hebbian", "dynaxx_neuro.rules.hebbian_loihi"),
                 "stdp": ("dynaxx_neuro.rules.stdp",)}
 

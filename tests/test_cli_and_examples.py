@@ -142,6 +142,15 @@ def test_example_hebbian_loihi_digits_runs(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "run" / "plots" / "weights.png").exists()
 
 
+def test_example_ff_loihi_digits_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["ff_loihi_digits.py", "--epochs", "1", "--train-samples",
+                                      "30", "--hidden", "12,8", "--out", str(tmp_path / "run")])
+    runpy.run_path(str(EXAMPLES / "ff_loihi_digits.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "final metrics" in out and "energy per training sample" in out
+    assert (tmp_path / "run" / "plots" / "onchip_energy.png").exists()
+
+
 def test_the_backend_or_graph_option_picks_eps_graph_and_foreign_options_are_refused(tmp_path):
     out = tmp_path / "run"
     small = ["--epochs", "1", "--hidden", "8", "--t-free", "3", "--t-nudge", "1",

@@ -149,7 +149,7 @@ def test_help_shows_the_fashion_mnist_settings():
     # benchmarks/ff_fashion.py: batch 100, 10 epochs, the goodness prediction is the better.
     assert "[fashion-mnist: goodness]" in text and "[fashion-mnist: 100]" in text
     assert "[fashion-mnist: 10]" in text
-    assert "--backend [lava|numpy]" in text
+    assert "--backend [lava|numpy|lava-fixed|numpy-fixed]" in text  # the Loihi graph's too
 
 
 def test_collapsed_goodness_is_logged(tmp_path):

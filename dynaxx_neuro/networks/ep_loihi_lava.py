@@ -17,8 +17,8 @@ import numpy as np
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import TEST, TRAIN, VAL, EpochCycle, engine_seed
 from dynaxx_neuro.kernels import ep_fixed as fx
-from dynaxx_neuro.networks.lava_graph import LavaGraph, run_epoch_cycle
-from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
+from dynaxx_neuro.networks.lava_graph import EpochGraphRunner, LavaGraph
+from dynaxx_neuro.networks.result import EpochResult
 from dynaxx_neuro.rules.ep_loihi import EPLoihiParameters, training_activity
 
 # The pre-trace time constant: the longest Lava allows, so a payload read in the step it
@@ -46,63 +46,22 @@ def graph_inputs(data, fixed: bool, trains: bool) -> dict:
     return {TRAIN: convert(x_train), VAL: convert(data.x_val), TEST: convert(data.x_test)}
 
 
-class EPLoihiLavaRunner:
+class EPLoihiLavaRunner(EpochGraphRunner):
     """Trains and evaluates EP's Loihi graph as Lava processes (``fixed_pt`` or
-    ``floating_pt``, from the launch's tag), one graph per epoch: it is built from the
-    weights the last epoch ended with, runs the epoch's training and evaluation periods, is
-    read and stopped. A chip would be loaded the same way between epochs; and the learning
-    engine's random streams start with the graph, so a resumed run draws as an uninterrupted
-    one (``cycle.engine_seed``)."""
+    ``floating_pt``, from the launch's tag), one graph per epoch
+    (``networks.lava_graph.EpochGraphRunner``); after each epoch it also keeps the layers'
+    states (``last_states``)."""
 
     LOSS_VAR = "train_cost"
-    PROGRESS_PERIODS = 100
 
     def __init__(self, config, data, params, launch):
-        self.config, self.data, self.params, self.launch = config, data, params, launch
-        self.batch_size, self.batches_per_epoch = 1, len(data.x_train)
-        self.fixed = launch.tag == "fixed_pt"
+        super().__init__(config, data, params, launch)
         if self.fixed:
             params.require_integers()
-        self.next_epoch = launch.first_epoch
-        self.graph = None
 
-    def run_epoch(self, epoch: int, progress=None) -> EpochResult:
-        """Build the epoch's graph, run its training periods, then validation and test."""
-        require_next_epoch(self.next_epoch, epoch)
-        self._build(True, epoch)
-        try:
-            accuracy, diverged = run_epoch_cycle(self.graph, self.readout, self.cycle,
-                                                 self.PROGRESS_PERIODS, self.LOSS_VAR, progress)
-            if diverged:
-                return EpochResult.divergence(accuracy)
-            result = self._result(epoch)
-            self.params = self._read_parameters()
-            self.last_states = [layer.s.get().astype(np.int64) for layer in self.layers]
-        finally:
-            self.close()
-        self.next_epoch += 1
-        return result
-
-    def evaluate(self, epoch: int) -> EpochResult:
-        """Validation and test predictions of the runner's weights on a graph of evaluation
-        periods."""
-        self._build(False, epoch)
-        try:
-            self.graph.run(self.cycle.eval_steps)
-            return self._result(epoch)
-        finally:
-            self.close()
-
-    def parameters(self) -> EPLoihiParameters:
-        """The weights the last epoch's graph ended with (read before it stopped, with the
-        layers' states, ``last_states``)."""
-        return self.params
-
-    def close(self) -> None:
-        """Stop the Lava runtime (its OS processes)."""
-        if self.graph is not None:
-            self.graph.stop()
-            self.graph = None
+    def _read_after_epoch(self) -> None:
+        super()._read_after_epoch()
+        self.last_states = [layer.s.get().astype(np.int64) for layer in self.layers]
 
     def _build(self, trains: bool, epoch: int) -> None:
         prepare_lava_import()

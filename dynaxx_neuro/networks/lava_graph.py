@@ -13,8 +13,9 @@ Graphs run on ``Loihi2SimCfg`` unless a deployment chose a chip: inside
 ``with on_target(hardware=True)`` every graph a runner builds runs on ``Loihi2HwCfg``
 (Loihi 2, with Intel's extension installed), and inside any ``on_target`` block the built
 graphs are collected for the deployment's report (``deploy``), with no change to the runners.
-:class:`PeriodGraphRunner` is the runner protocol around such a graph for the rules whose
-graph trains and evaluates in epoch cycles (EP, FF).
+:class:`PeriodGraphRunner` is the runner protocol around such a graph for the rate networks
+whose graph trains and evaluates in epoch cycles (EP, FF); :class:`EpochGraphRunner` the same
+for the graphs of Loihi parts, built anew every epoch.
 """
 
 from __future__ import annotations
@@ -201,3 +202,64 @@ class PeriodGraphRunner:
         """Stop the Lava runtime (its OS processes)."""
         if self.graph is not None:
             self.graph.stop()
+
+
+class EpochGraphRunner:
+    """The Lava runner of a graph of Loihi parts (EP's, FF's), built anew for every epoch
+    from the weights the last epoch ended with, run, read and stopped: a chip would be
+    loaded the same way between epochs, and the learning engine's random streams start with
+    the graph, so a resumed run draws as an uninterrupted one (``cycle.engine_seed``).
+
+    A subclass sets ``LOSS_VAR`` (the readout's summed training loss) and defines
+    ``_build(trains, epoch)`` (setting ``graph``, ``cycle`` and ``readout``),
+    ``_result(epoch)`` and ``_read_parameters()``; ``_read_after_epoch`` reads what the
+    runner keeps of a trained graph before it stops (its weights)."""
+
+    LOSS_VAR: str
+    PROGRESS_PERIODS = 100
+
+    def __init__(self, config, data, params, launch):
+        self.config, self.data, self.params, self.launch = config, data, params, launch
+        self.batch_size, self.batches_per_epoch = 1, len(data.x_train)
+        self.fixed = launch.tag == "fixed_pt"
+        self.next_epoch = launch.first_epoch
+        self.graph = None
+
+    def run_epoch(self, epoch: int, progress=None) -> EpochResult:
+        """Build the epoch's graph, run its training periods, then validation and test."""
+        require_next_epoch(self.next_epoch, epoch)
+        self._build(True, epoch)
+        try:
+            accuracy, diverged = run_epoch_cycle(self.graph, self.readout, self.cycle,
+                                                 self.PROGRESS_PERIODS, self.LOSS_VAR, progress)
+            if diverged:
+                return EpochResult.divergence(accuracy)
+            result = self._result(epoch)
+            self._read_after_epoch()
+        finally:
+            self.close()
+        self.next_epoch += 1
+        return result
+
+    def evaluate(self, epoch: int) -> EpochResult:
+        """Validation and test predictions of the runner's weights on a graph of evaluation
+        periods."""
+        self._build(False, epoch)
+        try:
+            self.graph.run(self.cycle.eval_steps)
+            return self._result(epoch)
+        finally:
+            self.close()
+
+    def parameters(self):
+        """The weights the last epoch's graph ended with (the runner's own before)."""
+        return self.params
+
+    def close(self) -> None:
+        """Stop the Lava runtime (its OS processes)."""
+        if self.graph is not None:
+            self.graph.stop()
+            self.graph = None
+
+    def _read_after_epoch(self) -> None:
+        self.params = self._read_parameters()

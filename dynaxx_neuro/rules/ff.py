@@ -497,6 +497,7 @@ def ff_activity(config: FFConfig, events: np.ndarray, n_samples: int) -> EpochAc
 
 SPEC = RuleSpec(
     name="ff",
+    graph="rate",
     summary="Forward-forward (Hinton 2022), supervised with the label in the input.",
     config=FFConfig,
     backends=(Backend("lava", "dynaxx_neuro.networks.ff_lava:FFLavaRunner", "floating_pt"),
