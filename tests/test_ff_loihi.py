@@ -209,6 +209,7 @@ def test_the_twin_learns_and_every_weight_stays_an_engine_weight():
 
 
 @pytest.mark.lava
+@pytest.mark.slow  # the conformance suite checks the pair on one layer in the default suite
 def test_numpy_fixed_is_lava_fixed_bit_for_bit_over_two_epochs():
     """The second epoch's graph learns with the halved rate's rule (``--halve-epochs 1``)."""
     config, data, params = _small_problem(lr_shift=4, halve_epochs=1)

@@ -185,7 +185,7 @@ def test_bad_input_is_one_sentence_and_a_nonzero_exit(tmp_path, args, words):
 
 @pytest.mark.parametrize("args", [["--schedule", "greedy"], ["--optimizer", "rmsprop"],
                                   ["--predict", "vote"], ["--goodness", "max"],
-                                  ["--backend", "lava-fixed"]])
+                                  ["--backend", "loihi2"]])
 def test_a_choice_outside_the_rule_is_refused(tmp_path, args):
     result = _invoke(["train", "ff", "--out", str(tmp_path / "run"), *SMALL_CLI, *args])
     assert result.exit_code == 2 and f"Invalid value for '{args[0]}'" in result.output
