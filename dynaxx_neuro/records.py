@@ -114,7 +114,7 @@ class RunDir:
         return json.loads((self.path / RUN_FILE).read_text())
 
     def write_info(self, info: dict) -> None:
-        text = json.dumps(info, indent=2, default=_json_default)
+        text = json.dumps(info, indent=2, default=json_default)
         atomic_write(self.path / RUN_FILE, lambda tmp: tmp.write_text(text))
 
     def update_info(self, **fields) -> None:
@@ -171,7 +171,8 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(handle, **arrays)
 
 
-def _json_default(value):
+def json_default(value):
+    """The JSON form of the NumPy values and paths run-folder files hold."""
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -32,3 +32,10 @@ def model_map(processes, tag: str) -> dict:
             raise ValueError(f"{type(process).__name__} has no {tag} model; this rule's "
                              "graph does not run on that back end.")
     return found
+
+
+def named(model, stem: str, tag_name: str):
+    """``model`` named ``<stem>Fixed`` or ``<stem>Float`` after its tag (``fixed_pt`` or
+    ``floating_pt``), for the model factories that build one class per tag."""
+    model.__name__ = model.__qualname__ = stem + ("Fixed" if tag_name == "fixed_pt" else "Float")
+    return model

@@ -32,16 +32,11 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from dynaxx_neuro.activity import count_sent
 from dynaxx_neuro.cycle import TRAIN, epoch_order
 from dynaxx_neuro.kernels import ep_fixed as fx
+from dynaxx_neuro.models import named
 from dynaxx_neuro.models.clock import PeriodModel
 from dynaxx_neuro.processes.ep_fixed import EPFixedLayer, EPFixedReadout, EPFixedStream
 from dynaxx_neuro.rules.ep_loihi import (NeuronState, float_neuron_step, neuron_step,
                                          third_factor_now)
-
-
-def _named(model, stem: str, tag_name: str):
-    """``model`` named ``<stem>Fixed`` or ``<stem>Float`` after its tag."""
-    model.__name__ = model.__qualname__ = stem + ("Fixed" if tag_name == "fixed_pt" else "Float")
-    return model
 
 
 def _stream_model(tag_name: str, dtype, full_scale):
@@ -90,7 +85,7 @@ def _stream_model(tag_name: str, dtype, full_scale):
             if slot.split == TRAIN:
                 count_sent(self.events, self.x, slot.batch == 0 and slot.k == 0)
 
-    return _named(Model, "PyEPFixedStreamModel", tag_name)
+    return named(Model, "PyEPFixedStreamModel", tag_name)
 
 
 def _layer_model(tag_name: str, dtype, step):
@@ -135,7 +130,7 @@ def _layer_model(tag_name: str, dtype, step):
             if slot.split == TRAIN:
                 count_sent(self.events, state.r, slot.batch == 0 and slot.k == 0)
 
-    return _named(Model, "PyEPFixedLayerModel", tag_name)
+    return named(Model, "PyEPFixedLayerModel", tag_name)
 
 
 def _readout_model(tag_name: str, dtype, full_scale):
@@ -174,7 +169,7 @@ def _readout_model(tag_name: str, dtype, full_scale):
             start, _ = self.cycle.eval_rows(slot.split, slot.batch)
             self.eval_pred[start] = predicted
 
-    return _named(Model, "PyEPFixedReadoutModel", tag_name)
+    return named(Model, "PyEPFixedReadoutModel", tag_name)
 
 
 PyEPFixedStreamModelFixed = _stream_model("fixed_pt", np.int32, fx.RATE_MAX)

@@ -31,18 +31,13 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from dynaxx_neuro.activity import count_sent
 from dynaxx_neuro.cycle import TRAIN, epoch_order
 from dynaxx_neuro.kernels import ff_fixed as fx
+from dynaxx_neuro.models import named
 from dynaxx_neuro.models.clock import PeriodModel
 from dynaxx_neuro.processes.ff_fixed import (FFFixedGoodness, FFFixedLayer, FFFixedReadout,
                                              FFFixedStream)
 from dynaxx_neuro.rules.ff_loihi import (fixed_inputs, float_goodness_step, float_inputs,
                                          float_layer_step, goodness_step, goodness_value,
                                          layer_step, pair_score, window_label)
-
-
-def _named(model, stem: str, tag_name: str):
-    """``model`` named ``<stem>Fixed`` or ``<stem>Float`` after its tag."""
-    model.__name__ = model.__qualname__ = stem + ("Fixed" if tag_name == "fixed_pt" else "Float")
-    return model
 
 
 def _stream_model(tag_name: str, dtype, encode, full_scale):
@@ -87,7 +82,7 @@ def _stream_model(tag_name: str, dtype, encode, full_scale):
             if slot.split == TRAIN:
                 count_sent(self.events, self.x, slot.batch == 0 and slot.k == 0)
 
-    return _named(Model, "PyFFFixedStreamModel", tag_name)
+    return named(Model, "PyFFFixedStreamModel", tag_name)
 
 
 def _layer_model(tag_name: str, dtype, step):
@@ -118,7 +113,7 @@ def _layer_model(tag_name: str, dtype, step):
             if slot.split == TRAIN:
                 count_sent(self.events, x, slot.batch == 0 and slot.k == 0)
 
-    return _named(Model, "PyFFFixedLayerModel", tag_name)
+    return named(Model, "PyFFFixedLayerModel", tag_name)
 
 
 def _goodness_model(tag_name: str, dtype, step):
@@ -147,7 +142,7 @@ def _goodness_model(tag_name: str, dtype, step):
             self.s_out_t.send(t)
             self.s_out_g.send(s)
 
-    return _named(Model, "PyFFFixedGoodnessModel", tag_name)
+    return named(Model, "PyFFFixedGoodnessModel", tag_name)
 
 
 def _readout_model(tag_name: str, fixed: bool):
@@ -191,7 +186,7 @@ def _readout_model(tag_name: str, fixed: bool):
                 start, _ = self.cycle.eval_rows(slot.split, slot.batch)
                 self.eval_pred[start] = int(np.argmax(self.goodness.sum(axis=1)))
 
-    return _named(Model, "PyFFFixedReadoutModel", tag_name)
+    return named(Model, "PyFFFixedReadoutModel", tag_name)
 
 
 PyFFFixedStreamModelFixed = _stream_model("fixed_pt", np.int32, fixed_inputs, fx.X_MAX)

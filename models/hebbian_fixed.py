@@ -32,16 +32,11 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from dynaxx_neuro.activity import count_sent
 from dynaxx_neuro.cycle import epoch_order
 from dynaxx_neuro.kernels import hebbian_fixed as hf
+from dynaxx_neuro.models import named
 from dynaxx_neuro.models.clock import PeriodModel
 from dynaxx_neuro.processes.hebbian_fixed import (HebbianFixedError, HebbianFixedFeatures,
                                                   HebbianFixedHidden, HebbianFixedStream)
 from dynaxx_neuro.rules.hebbian_loihi import ErrorState, HiddenState, error_step, hidden_step
-
-
-def _named(model, stem: str, tag_name: str):
-    """``model`` named ``<stem>Fixed`` or ``<stem>Float`` after its tag."""
-    model.__name__ = model.__qualname__ = stem + ("Fixed" if tag_name == "fixed_pt" else "Float")
-    return model
 
 
 def _stream_model(tag_name: str, dtype):
@@ -73,7 +68,7 @@ def _stream_model(tag_name: str, dtype):
             self.x_out.send(x)
             count_sent(self.events, x, slot.batch == 0 and slot.k == self.send_steps[0])
 
-    return _named(Model, "PyHebbianFixedStreamModel", tag_name)
+    return named(Model, "PyHebbianFixedStreamModel", tag_name)
 
 
 def _send(model, sent: tuple) -> None:
@@ -112,7 +107,7 @@ def _hidden_model(tag_name: str, dtype, fixed: bool):
             self.y, self.theta = state.y, state.theta
             _send(self, sent)
 
-    return _named(Model, "PyHebbianFixedHiddenModel", tag_name)
+    return named(Model, "PyHebbianFixedHiddenModel", tag_name)
 
 
 def _error_model(tag_name: str, dtype, fixed: bool):
@@ -144,7 +139,7 @@ def _error_model(tag_name: str, dtype, fixed: bool):
             self.x, self.r_plus, self.e = state.x, state.r_plus, state.e
             _send(self, sent)
 
-    return _named(Model, "PyHebbianFixedErrorModel", tag_name)
+    return named(Model, "PyHebbianFixedErrorModel", tag_name)
 
 
 def _features_model(tag_name: str, dtype):
@@ -164,7 +159,7 @@ def _features_model(tag_name: str, dtype):
             elif slot.k == hf.RECON_STEP:
                 self.features[slot.batch] -= sent
 
-    return _named(Model, "PyHebbianFixedFeaturesModel", tag_name)
+    return named(Model, "PyHebbianFixedFeaturesModel", tag_name)
 
 
 PyHebbianFixedStreamModelFixed = _stream_model("fixed_pt", np.int32)

@@ -28,7 +28,7 @@ from dynaxx_neuro.backends import lava_available, loihi2_available
 from dynaxx_neuro.deploy.cost import CostTable
 from dynaxx_neuro.deploy.loihi2 import Loihi2Chip
 from dynaxx_neuro.deploy.placement import GraphTotals, place, totals
-from dynaxx_neuro.records import DEPLOY_REPORT, atomic_write, utc_now
+from dynaxx_neuro.records import DEPLOY_REPORT, atomic_write, json_default, utc_now
 from dynaxx_neuro.registry import graphs
 from dynaxx_neuro.train import Run, evaluate_checkpoint, make_runner
 
@@ -97,7 +97,7 @@ def deploy(path, target: str = "loihi2", out=None, require_hardware: bool = Fals
     if learn:
         report["learning"] = compare_learning(run, epoch, hardware)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report, indent=2, default=_json_value)
+    text = json.dumps(report, indent=2, default=json_default)
     atomic_write(path, lambda tmp: tmp.write_text(text))
     return path, report
 
@@ -190,14 +190,6 @@ def _measured_ops(run: Run) -> dict[str, float] | None:
     if samples <= 0:
         return None
     return {name: float(np.sum(np.asarray(ops[name])[last])) / samples for name in OP_COLUMNS}
-
-
-def _json_value(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def format_report(report: dict) -> str:
