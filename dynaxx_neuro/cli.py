@@ -11,8 +11,9 @@
 
 ``dynaxx train <rule>`` is generated for every registered rule (``cli_options``).
 
-Bad input ends with one sentence on stderr and exit status 2 (1 for a diverged run), never
-a traceback.
+Every failure ends with one sentence on stderr, never a traceback, and an exit status that
+says which it was: 2 bad input, 1 a diverged run, 3 a Lava process that failed, 130 a run
+stopped by SIGINT (Ctrl-C) or SIGTERM (``interrupt``; the line says how to resume).
 """
 
 from __future__ import annotations
@@ -23,16 +24,25 @@ import sys
 import click
 
 
-EXIT_BAD_INPUT, EXIT_DIVERGED = 2, 1
+EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_LAVA_FAILED = 2, 1, 3
 
 
 class _Command(click.Group):
     """A click group that turns library errors into one line and an exit status."""
 
     def invoke(self, ctx):
-        from dynaxx_neuro.train import TrainingDiverged
+        from dynaxx_neuro.interrupt import (EXIT_INTERRUPTED, ignore_further_signals,
+                                            signal_name, terminate_as_interrupt)
+        from dynaxx_neuro.networks.lava_teardown import LavaProcessFailed
+        from dynaxx_neuro.train import RunInterrupted, TrainingDiverged
         try:
-            return super().invoke(ctx)
+            with terminate_as_interrupt():
+                return super().invoke(ctx)
+        except KeyboardInterrupt as interrupt:
+            ignore_further_signals()
+            click.echo(f"interrupted: {interrupt.message}" if isinstance(interrupt, RunInterrupted)
+                       else f"interrupted by {signal_name(interrupt)}.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except click.BadParameter as error:  # a value outside an option's type or choices
             click.echo(f"error: {error.format_message()}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
@@ -41,6 +51,9 @@ class _Command(click.Group):
         except TrainingDiverged as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(EXIT_DIVERGED)
+        except LavaProcessFailed as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(EXIT_LAVA_FAILED)
         except (ValueError, OSError, RuntimeError) as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
@@ -84,8 +97,9 @@ _add_rule_commands()
 @click.option("--backend", default=None, help="Back end to evaluate on (default: the run's).")
 def eval_command(run, backend):
     """Accuracy of a run's last checkpoint on its validation and test splits."""
+    from dynaxx_neuro.records import json_safe
     from dynaxx_neuro.train import evaluate_run
-    click.echo(json.dumps(evaluate_run(run, backend), indent=2))
+    click.echo(json.dumps(json_safe(evaluate_run(run, backend)), indent=2))
 
 
 _LANDSCAPE_OPTIONS = (

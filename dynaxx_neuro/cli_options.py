@@ -135,15 +135,14 @@ def rule_command(specs: list[RuleSpec], finish) -> click.Command:
         typed = {k for k in values
                  if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
         if values["resume"] is not None:
-            extend = first.stages[-1].epochs_option  # what a resume may change
-            refused = sorted(typed - set(_RUN_ONLY) - {extend})
-            if refused:
-                names = ", ".join(_names[k] for k in refused)
-                raise ValueError(f"{names} cannot change when resuming a run; only "
-                                 f"{_names[extend]} can.")
+            if "out" in typed:
+                raise ValueError("--out cannot be given with --resume: a resumed run goes on "
+                                 f"in its own folder {values['resume']!r}.")
+            fields = {key: field for key, field, _, _ in leaves}
             from dynaxx_neuro.train import resume
-            run = resume(values["resume"], values[extend] if extend in typed else None,
-                         values["progress"])
+            run = resume(values["resume"],
+                         {key: _parse(fields[key], values[key]) if key in fields else values[key]
+                          for key in typed - set(_RUN_ONLY)}, values["progress"])
         else:
             spec = _choose_graph(specs, values, typed)
             foreign = [_names[key] for key, _, _, owners in leaves

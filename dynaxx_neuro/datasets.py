@@ -207,13 +207,17 @@ def _load_idx_split(name: str, folder: Path, images_stem: str, labels_stem: str)
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Dataset:
     """Load the data set `name` (one of DATASET_NAMES) as a `Dataset`.
 
-    digits ignores `data_dir`; fashion-mnist reads IDX files from `data_dir`
-    (default /usr/share/datasets/fashion-mnist); mnist needs `data_dir`.
-    Missing folders or files raise FileNotFoundError, bad files ValueError.
+    digits is built into scikit-learn and refuses a `data_dir` (which it would
+    otherwise ignore); fashion-mnist reads IDX files from `data_dir` (default
+    /usr/share/datasets/fashion-mnist); mnist needs `data_dir`. Missing folders
+    or files raise FileNotFoundError, bad files ValueError.
     """
     if name not in DATASET_NAMES:
         raise ValueError(f"unknown dataset {name!r}; choose one of: "
                          f"{', '.join(DATASET_NAMES)}.")
+    if name == "digits" and data_dir is not None:
+        raise ValueError(f"--data-dir {str(data_dir)!r} applies to fashion-mnist and mnist "
+                         "only; digits are built into scikit-learn, so leave it out.")
     if name == "digits":
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
@@ -242,7 +246,7 @@ class Splits:
     """The arrays of a training run: a validation part held out of the training
     split for tuning, and the test split, which is only reported. `seed` is the
     run seed that chose the validation part (rules draw their data subsets from
-    it too)."""
+    it too); `name` is the data set's (what messages about the data call it)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -253,6 +257,7 @@ class Splits:
     n_classes: int
     image_shape: tuple[int, int]
     seed: int = 0
+    name: str = ""
 
     def targets(self, y: np.ndarray) -> np.ndarray:
         """One-hot targets (N, n_classes) of labels y."""
@@ -277,4 +282,4 @@ def prepare_splits(name: str, data_dir=None, validation: float = 0.1,
         x_train, y_train, x_val, y_val = validation_split(x_train, y_train,
                                                           validation, seed)
     return Splits(x_train, y_train, x_val, y_val, data.x_test, data.y_test,
-                  data.n_classes, data.image_shape, seed)
+                  data.n_classes, data.image_shape, seed, name)

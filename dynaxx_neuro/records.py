@@ -7,7 +7,14 @@ cross-check run.
   datasets, one part file per epoch (``epoch-00003.parquet``); pandas reads a whole table
   with ``pandas.read_parquet(run / "metrics.parquet")``. Parts are keyed by epoch, so an
   epoch repeated after a resume replaces its parts instead of duplicating rows.
-- ``checkpoints/epoch-00003.npz``: arrays only (loaded with ``allow_pickle=False``).
+- ``checkpoints/epoch-00003.npz``: the state after the third epoch, arrays only (loaded with
+  ``allow_pickle=False``).
+
+Epochs are numbered from 1 in every file, as in every output (progress, final metrics,
+``eval``, plots, the report): the training loop's 0-based epoch *index* is what
+:meth:`RunDir.write_table` and :meth:`RunDir.save_checkpoint` take and
+:meth:`RunDir.last_checkpoint` returns, and they store it as the epoch number index + 1
+(file names and the ``epoch`` column of every table).
 - ``deploy-loihi2/report.json``: the last ``dynaxx deploy`` (compatibility report, costs,
   agreement with the bit-accurate simulation).
 
@@ -19,12 +26,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import re
 import resource
 import subprocess
 import sys
+import zipfile
+import zlib
 from importlib import metadata
 from pathlib import Path
 
@@ -95,6 +105,11 @@ class RunDir:
         if (path / RUN_FILE).exists():
             raise ValueError(f"--out {str(path)!r} already holds a run; choose a new folder or "
                              "use --resume to continue it.")
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            held = ", ".join(sorted(p.name for p in path.iterdir())[:3]) if path.is_dir() else ""
+            raise ValueError(f"--out {str(path)!r} is " + (f"not empty (it holds {held}) and "
+                             "is not a run" if held else "a file") + "; a new run starts only "
+                             "in a new or empty folder.")
         (path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
         run = cls(path)
         run.write_info({"command": sys.argv, "started": utc_now(), "versions": package_versions(),
@@ -111,10 +126,19 @@ class RunDir:
 
     # run.json ------------------------------------------------------------------
     def info(self) -> dict:
-        return json.loads((self.path / RUN_FILE).read_text())
+        """run.json's content; one sentence naming the file if it is damaged."""
+        path = self.path / RUN_FILE
+        try:
+            info = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{str(path)!r} is damaged ({error}); it cannot be read as the "
+                             "run's record.") from None
+        if not isinstance(info, dict):
+            raise ValueError(f"{str(path)!r} is damaged (it holds no JSON object).")
+        return info
 
     def write_info(self, info: dict) -> None:
-        text = json.dumps(info, indent=2, default=json_default)
+        text = json.dumps(json_safe(info), indent=2, default=json_default, allow_nan=False)
         atomic_write(self.path / RUN_FILE, lambda tmp: tmp.write_text(text))
 
     def update_info(self, **fields) -> None:
@@ -123,11 +147,13 @@ class RunDir:
 
     # tables --------------------------------------------------------------------
     def write_table(self, table: str, epoch: int, columns: dict[str, np.ndarray | list]) -> None:
-        """Write the rows of one epoch of a table (replacing that epoch's rows if present)."""
+        """Write the rows of the epoch of index ``epoch`` of a table (replacing that epoch's
+        rows if present); an ``epoch`` column holds indices too, stored as numbers (+ 1)."""
         folder = self.path / f"{table}.parquet"
         folder.mkdir(exist_ok=True)
-        arrow = pa.table({k: np.asarray(v) for k, v in columns.items()})
-        atomic_write(folder / f"epoch-{epoch:05d}.parquet",
+        arrow = pa.table({k: np.asarray(v) + 1 if k == "epoch" else np.asarray(v)
+                          for k, v in columns.items()})
+        atomic_write(folder / f"epoch-{epoch + 1:05d}.parquet",
                       lambda tmp: pq.write_table(arrow, tmp))
 
     def warnings(self) -> list[str]:
@@ -137,7 +163,9 @@ class RunDir:
                 for message in self.read_table(folder.name[:-len(".parquet")])["message"]]
 
     def has_table(self, table: str) -> bool:
-        return (self.path / f"{table}.parquet").is_dir()
+        """Whether the table has rows (a part file; a run stopped while writing its first
+        part leaves an empty folder)."""
+        return any((self.path / f"{table}.parquet").glob("epoch-*.parquet"))
 
     def read_table(self, table: str) -> dict[str, np.ndarray]:
         """All rows of a table in epoch order, as column arrays."""
@@ -150,25 +178,98 @@ class RunDir:
 
     # checkpoints -----------------------------------------------------------------
     def save_checkpoint(self, epoch: int, arrays: dict[str, np.ndarray]) -> Path:
-        """Write the state after ``epoch`` (arrays only) atomically."""
-        path = self.path / CHECKPOINTS / f"epoch-{epoch:05d}.npz"
+        """Write the state after the epoch of index ``epoch`` (arrays only) atomically."""
+        path = self.path / CHECKPOINTS / f"epoch-{epoch + 1:05d}.npz"
         atomic_write(path, lambda tmp: _save_npz(tmp, arrays))
         return path
 
-    def last_checkpoint(self) -> tuple[int, dict[str, np.ndarray]] | None:
-        """(epoch, arrays) of the newest checkpoint, or None before the first epoch ends."""
-        found = [(int(m.group(1)), p) for p in (self.path / CHECKPOINTS).glob("epoch-*.npz")
-                 if (m := _PART.search(p.name))]
-        if not found:
-            return None
-        epoch, path = max(found)
+    def checkpoint_files(self) -> list[tuple[int, Path]]:
+        """(epoch index, path) of every checkpoint, oldest first."""
+        return sorted((int(m.group(1)) - 1, p) for p in (self.path / CHECKPOINTS).glob("epoch-*.npz")
+                      if (m := _PART.search(p.name)))
+
+    def last_epoch(self) -> int | None:
+        """The epoch index of the newest checkpoint, None before the first epoch ends."""
+        files = self.checkpoint_files()
+        return files[-1][0] if files else None
+
+    def last_checkpoint(self, check=None) -> tuple[int, dict[str, np.ndarray]] | None:
+        """(epoch index, arrays) of the newest checkpoint that loads and passes
+        ``check(epoch, arrays)`` (which raises ValueError saying why arrays do not fit the
+        run), or None before the first epoch ends. Each newer one that does not is named in
+        a warning (:func:`warn`); if none does, one sentence names the newest and what is
+        wrong with it."""
+        files = self.checkpoint_files()
+        problems = []
+        for epoch, path in reversed(files):
+            try:
+                arrays = load_checkpoint(path)
+            except ValueError as problem:
+                problems.append(str(problem))
+                continue
+            try:
+                if check is not None:
+                    check(epoch, arrays)
+            except ValueError as problem:
+                problems.append(f"checkpoint {str(path)!r} does not fit the run: {problem}")
+                continue
+            for skipped in problems:
+                warn(f"{skipped}; using {path.name}, the newest checkpoint that loads.")
+            return epoch, arrays
+        if problems:
+            raise ValueError(f"{problems[0]}" + (f", and none of the {len(files) - 1} older "
+                             "checkpoints loads either" if len(files) > 1 else "") + ".")
+        return None
+
+
+def load_checkpoint(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a checkpoint file; one ValueError sentence naming the file and what is
+    wrong with it (empty, truncated, not an npz archive, pickled objects)."""
+    if path.stat().st_size == 0:
+        raise ValueError(f"checkpoint {str(path)!r} is empty (0 bytes)")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":  # every zip archive, so every npz, starts so
+            raise ValueError(f"checkpoint {str(path)!r} is not an npz archive (damaged, or "
+                             "another kind of file)")
+    try:
         with np.load(path, allow_pickle=False) as npz:
-            return epoch, {k: npz[k] for k in npz.files}
+            return {k: npz[k] for k in npz.files}
+    except zipfile.BadZipFile:
+        raise ValueError(f"checkpoint {str(path)!r} is damaged (truncated or not an npz "
+                         "archive)") from None
+    except (ValueError, OSError, EOFError, KeyError, zlib.error) as error:
+        reason = ("holds pickled objects, not arrays" if "pickle" in str(error)
+                  else f"cannot be read: {error}")
+        raise ValueError(f"checkpoint {str(path)!r} {reason}") from None
+
+
+def warn(message: str) -> None:
+    """Say on stderr what a reader did instead of what was asked (e.g. which checkpoint it
+    fell back to)."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)
+
+
+def json_safe(value):
+    """``value`` with every NaN or infinite number replaced by None (JSON's null), recursing
+    into dicts, lists and tuples; NumPy scalars and arrays become Python numbers and lists
+    first. JSON has no NaN or Infinity: Python's json writes them anyway and strict readers
+    refuse the file."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, (np.integer, np.floating, np.bool_)):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def json_default(value):

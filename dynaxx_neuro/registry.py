@@ -35,6 +35,7 @@ from typing import Callable
 from dynaxx_neuro import params
 from dynaxx_neuro.backends import require_backend
 from dynaxx_neuro.datasets import Splits
+from dynaxx_neuro.memory import MemoryModel
 
 RULE_MODULES = {"ep": ("dynaxx_neuro.rules.ep", "dynaxx_neuro.rules.ep_loihi"),
                 "ff": ("dynaxx_neuro.rules.ff", "dynaxx_neuro.rules.ff_loihi"),
@@ -126,7 +127,8 @@ class RuleSpec:
     them. ``graph`` names this graph of the rule (``--graph``); ``equal_backends`` lists the
     pairs of back ends that must train bit for bit alike (the conformance suite checks
     them); ``chip`` says how the graph goes on a Loihi chip (None for graphs that are not
-    made of Loihi parts, such as the float rate networks).
+    made of Loihi parts, such as the float rate networks); ``memory`` what a run holds
+    (``memory.MemoryModel``), checked before a run folder is made (None: not checked).
     """
 
     name: str
@@ -143,6 +145,7 @@ class RuleSpec:
     graph: str = ""
     equal_backends: tuple[tuple[str, str], ...] = (("numpy", "lava"),)
     chip: ChipGraph | None = None
+    memory: MemoryModel | None = None
 
     def backend(self, name: str) -> Backend:
         """The back end called ``name``; one sentence if the rule has none by that name or it

@@ -16,11 +16,15 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from tqdm import tqdm
 
 from dynaxx_neuro import params as P
 from dynaxx_neuro.cycle import INIT, Launch, stream
 from dynaxx_neuro.datasets import DATASET_NAMES, Splits, prepare_splits
+from dynaxx_neuro.interrupt import Interrupted, signal_name, signals_held
+from dynaxx_neuro.memory import require_sizes
 from dynaxx_neuro.networks.result import EpochResult
 from dynaxx_neuro.records import RunDir, peak_rss_mb, utc_now
 from dynaxx_neuro.registry import RuleSpec, Stage, bind_data, rule_of
@@ -30,6 +34,19 @@ BASELINES = ("none", "backprop")
 
 class TrainingDiverged(RuntimeError):
     """Training produced NaN or infinite values; the last good checkpoint is kept."""
+
+
+class RunInterrupted(Interrupted):
+    """A signal stopped a run; ``message`` says what the run folder keeps and how to
+    resume it."""
+
+    def __init__(self, run: "Run", interrupt: KeyboardInterrupt):
+        super().__init__(signal_name(interrupt))
+        checkpoint = run.dir.last_epoch()
+        kept = ("no epoch had finished" if checkpoint is None
+                else f"epochs 1-{checkpoint + 1} of {run.total_epochs()} are kept")
+        self.message = (f"{self.signal_name} stopped the run in {run.dir.path} ({kept}); "
+                        f"resume it with: dynaxx train {run.spec.name} --resume {run.dir.path}")
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,39 @@ class RunSettings:
 
     def __post_init__(self):
         P.validate(self)
+
+
+# No float parameter of a healthy run of these rules comes near this magnitude (weights and
+# thresholds are O(1) to O(10^2)); beyond it the run has diverged even where it is finite
+# (e.g. EP at --lrs 1e300: weights at 1e299, accuracy at chance). Integer (fixed-point)
+# arrays are bounded by their widths and saturate instead.
+DIVERGED_MAGNITUDE = 1e6
+
+
+def divergence(arrays: dict[str, np.ndarray]) -> str | None:
+    """What shows that parameters ``arrays`` diverged (non-finite values, or float values
+    beyond DIVERGED_MAGNITUDE), or None."""
+    for name, array in arrays.items():
+        if not np.issubdtype(array.dtype, np.floating) or not array.size:
+            continue
+        if not np.isfinite(array).all():
+            return f"NaN or infinite values in {name}"
+        peak = float(np.abs(array).max())
+        if peak > DIVERGED_MAGNITUDE:
+            return f"{name} reached {peak:.3g}, beyond {DIVERGED_MAGNITUDE:.0e}"
+    return None
+
+
+def diverged(run: RunDir, epoch: int, problem: str) -> TrainingDiverged:
+    """The error of a run that diverged in epoch index ``epoch``, noted in run.json: what
+    it keeps and how to go on."""
+    last = run.last_epoch()
+    kept = ("no epoch had finished, so there is no checkpoint" if last is None else
+            f"the checkpoint of epoch {last + 1} in {run.path / 'checkpoints'} is kept")
+    run.update_info(diverged={"epoch": epoch + 1, "problem": problem, "at": utc_now()})
+    return TrainingDiverged(f"training diverged in epoch {epoch + 1} ({problem}); {kept}; "
+                            "resume it with smaller learning rates, or start again with a "
+                            "smaller step size or learning rates.")
 
 
 def eval_scores(result: EpochResult, data: Splits) -> list[tuple[str, float, float]]:
@@ -97,11 +147,10 @@ def fit(runner, run: RunDir, data: Splits, stage: str, first_epoch: int, end_epo
         finally:
             bar.close()
         seconds = time.perf_counter() - start
-        if result.diverged:
-            raise TrainingDiverged(
-                f"training diverged in epoch {epoch + 1} (NaN or infinite weights or cost); "
-                f"the last good checkpoint in {run.path / 'checkpoints'} is kept; try a "
-                "smaller step size or smaller learning rates.")
+        arrays = runner.parameters().to_arrays()
+        problem = "NaN or infinite cost" if result.diverged else divergence(arrays)
+        if problem:
+            raise diverged(run, epoch, problem)
         summary = f"{seconds:.1f} s"
         if result.evaluates:
             rows = metric_rows(epoch, result, data, seconds,
@@ -109,12 +158,12 @@ def fit(runner, run: RunDir, data: Splits, stage: str, first_epoch: int, end_epo
             run.write_table("metrics", epoch, rows)
             final = {f"{split}_accuracy": acc
                      for split, acc in zip(rows["split"], rows["accuracy"])}
-            final.update(result.metrics, epoch=epoch)
+            final.update(result.metrics, epoch=epoch + 1)  # epochs are numbered from 1
             summary = "  ".join(f"{s} {a:.4f}" for s, a in zip(rows["split"], rows["accuracy"])
                                 ) + f"  ({summary})"
         for table, columns in result.tables.items():
             run.write_table(table, epoch, columns)
-        run.save_checkpoint(epoch, runner.parameters().to_arrays())
+        run.save_checkpoint(epoch, arrays)
         if show_progress:
             tqdm.write(f"{stage} epoch {epoch + 1}/{end_epoch}  {summary}")
     return final
@@ -162,15 +211,63 @@ class Run:
     def bounds(self):
         return stage_bounds(self.spec, self.config, self.settings.epochs)
 
+    def stage_of(self, epoch: int) -> tuple[Stage, int, int]:
+        """(stage, first, end) of the stage epoch index ``epoch`` belongs to."""
+        for bound in self.bounds():
+            if bound[1] <= epoch < bound[2]:
+                return bound
+        raise ValueError(f"it is of epoch {epoch + 1}, beyond the run's "
+                         f"{self.total_epochs()} epochs")
+
+    def checkpoint(self) -> tuple[int, dict[str, np.ndarray]] | None:
+        """(epoch index, arrays) of the newest checkpoint that loads and fits the run's
+        network (``records.RunDir.last_checkpoint`` says which it skipped); the run's data
+        is checked against its configuration first."""
+        self.data()
+        return self.dir.last_checkpoint(check=self._fits)
+
+    def _fits(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
+        """Refuse arrays that are not what the stage of ``epoch`` holds: its names and
+        shapes (those of its initial parameters)."""
+        stage = self.stage_of(epoch)[0]
+        expected = stage.parameters.initial(self.config, stream(self.settings.seed, INIT)
+                                            ).to_arrays()
+        missing = sorted(set(expected) - set(arrays))
+        if missing:
+            raise ValueError(f"it lacks {', '.join(missing)}")
+        for name, array in expected.items():
+            if arrays[name].shape != array.shape:
+                raise ValueError(f"it holds {name} of shape {arrays[name].shape} where this "
+                                 f"run's network has {array.shape} (a checkpoint of another "
+                                 "network)")
+
+    def total_epochs(self) -> int:
+        """Epochs of all stages (the run's one epoch axis)."""
+        return self.bounds()[-1][2]
+
 
 def _train_stages(run: Run, show_progress: bool) -> RunDir:
-    """Train ``run`` up to its last epoch, from its last checkpoint or from the start. Each
-    stage starts from the checkpoint the one before it wrote last (read back from disk, not
-    from the runner: a Lava runner's parameters are a slow Var read)."""
+    """Train ``run`` up to its last epoch (then its baseline, if asked for); a signal
+    stops it with :class:`RunInterrupted`, noted in run.json, the checkpoints kept."""
+    try:
+        _train_epochs(run, show_progress)
+    except KeyboardInterrupt as interrupt:  # SIGINT, or SIGTERM in the CLI (``interrupt``)
+        with signals_held():
+            run.dir.update_info(interrupted=utc_now())
+        raise RunInterrupted(run, interrupt) from None
+    if run.settings.baseline == "backprop":
+        _train_baseline(run)
+    return run.dir
+
+
+def _train_epochs(run: Run, show_progress: bool) -> None:
+    """Train ``run``'s stages from its last checkpoint or from the start. Each stage starts
+    from the checkpoint the one before it wrote last (read back from disk, not from the
+    runner: a Lava runner's parameters are a slow Var read)."""
     final: dict = {}
     data = run.data()
     for stage, first, end in run.bounds():
-        checkpoint = run.dir.last_checkpoint()
+        checkpoint = run.checkpoint()
         next_epoch = 0 if checkpoint is None else checkpoint[0] + 1
         if next_epoch >= end:
             continue
@@ -186,9 +283,6 @@ def _train_stages(run: Run, show_progress: bool) -> RunDir:
     if final:
         run.dir.update_info(final_metrics={**run.dir.info().get("final_metrics", {}), **final},
                             finished=utc_now())
-    if run.settings.baseline == "backprop":
-        _train_baseline(run)
-    return run.dir
 
 
 def _train_baseline(run: Run) -> None:
@@ -232,6 +326,7 @@ def train(config, settings: RunSettings = RunSettings(), out=None,
     data = spec.data(config, prepare_splits(settings.dataset, settings.data_dir,
                                             settings.validation, settings.seed))
     config = bind_data(config, data)
+    require_sizes(spec, config, data, backend.tag)
     name = f"{spec.run_label(config)}-{settings.dataset}-{settings.backend}"
     directory = RunDir.create(out, name, {
         "rule": spec.name, "graph": spec.graph, "dataset": settings.dataset, "backend": settings.backend,
@@ -240,31 +335,104 @@ def train(config, settings: RunSettings = RunSettings(), out=None,
     return _train_stages(Run(directory.path, data), show_progress)
 
 
-def resume(path, epochs: int | None = None, show_progress: bool = True) -> RunDir:
-    """Continue a run from its last checkpoint; ``epochs``, when given, is the new epoch
-    count of the run's last stage (its ``Stage.epochs_option``: ``--epochs`` for single-stage
-    rules, ``--readout-epochs`` for the Hebbian readouts)."""
+# Options a resume may change besides the last stage's epoch count and the back end: the
+# learning rates, and only for a run that diverged (a smaller step is the way on from there).
+LEARNING_RATE_OPTIONS = ("lr", "lrs", "readout_lr", "lr_shift")
+
+
+def resume(path, changes: dict | None = None, show_progress: bool = True) -> RunDir:
+    """Continue a run from its last checkpoint, with ``changes`` (field name -> value):
+
+    - the last stage's epoch count (its ``Stage.epochs_option``: ``epochs`` for single-stage
+      rules, ``readout_epochs`` for the Hebbian readouts), not below the epochs trained;
+    - ``backend``, to one that trains bit for bit like the run's (``equal_backends``: the
+      checkpoint means the same there);
+    - learning rates (``LEARNING_RATE_OPTIONS``), for a run that diverged.
+
+    Anything else is refused in one sentence naming the options. run.json keeps a history
+    of resumes (``resumes``: when, from which epoch, what changed from what)."""
     run = Run(path)
-    option = run.spec.stages[-1].epochs_option
-    if epochs is not None and option == "epochs":
-        run.settings = dataclasses.replace(run.settings, epochs=epochs)
-    elif epochs is not None:
-        run.config = P.replace_leaf(run.config, option, epochs)
-    if epochs is not None:
-        run.dir.update_info(epochs=run.settings.epochs, settings=P.to_dict(run.settings),
-                            config=P.to_dict(run.config))
+    changes = {key: value for key, value in (changes or {}).items()
+               if _current(run, key) != value}  # an option typed as it already is
+    _refuse_unchangeable(run, changes)
+    changed = {_option_names(run.spec)[key]: [_current(run, key), value]
+               for key, value in changes.items()}
+    for key, value in changes.items():
+        if key in RUN_SETTING_NAMES:
+            run.settings = dataclasses.replace(run.settings, **{key: value})
+        else:
+            run.config = P.replace_leaf(run.config, key, value)
+    run.spec.backend(run.settings.backend).validate(run.config)
+    done = run.dir.last_epoch()
+    if done is not None and run.total_epochs() < done + 1:
+        raise ValueError(f"{', '.join(changed)} would end the run before the {done + 1} epochs "
+                         "it has already trained; give at least that many.")
+    info = run.dir.info()
+    entry = {"at": utc_now(), "from_epoch": 0 if done is None else done + 1, "changed": changed}
+    entry.update({event: info.pop(event) for event in ("diverged", "interrupted")
+                  if event in info})  # what the run had stopped on
+    run.dir.write_info({**info, "epochs": run.settings.epochs,
+                        "settings": P.to_dict(run.settings), "config": P.to_dict(run.config),
+                        "resumes": [*info.get("resumes", []), entry]})
     return _train_stages(run, show_progress)
+
+
+RUN_SETTING_NAMES = tuple(f.name for f in dataclasses.fields(RunSettings))
+
+
+def _current(run: Run, key: str):
+    """The value of run setting or configuration field ``key`` in ``run`` (None if it has
+    none by that name)."""
+    if key in RUN_SETTING_NAMES:
+        return getattr(run.settings, key)
+    try:
+        return P.get_leaf(run.config, key)
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
+def _option_names(spec: RuleSpec) -> dict[str, str]:
+    """Field name -> command-line option of the run settings and of ``spec``'s
+    configuration."""
+    names = {f.name: P.option_name(f) for f, _ in P.cli_fields(RunSettings)}
+    names.update({path[-1]: P.option_name(f) for f, path in P.cli_fields(spec.config)})
+    return names
+
+
+def _refuse_unchangeable(run: Run, changes: dict) -> None:
+    """One sentence naming the ``changes`` a resume of ``run`` cannot apply, and why."""
+    names = _option_names(run.spec)
+    allowed = {run.spec.stages[-1].epochs_option}
+    if {changes.get("backend"), run.settings.backend} in map(set, run.spec.equal_backends):
+        allowed.add("backend")
+    diverged = "diverged" in run.dir.info()
+    if diverged:
+        allowed.update(LEARNING_RATE_OPTIONS)
+    refused = [key for key in changes if key not in allowed]
+    if not refused:
+        return
+    shown = ", ".join(names.get(key, f"--{key.replace('_', '-')}") for key in refused)
+    can = [names[run.spec.stages[-1].epochs_option]]
+    partners = [b for pair in run.spec.equal_backends if run.settings.backend in pair
+                for b in pair if b != run.settings.backend]
+    if partners:
+        can.append(f"--backend (to {' or '.join(partners)})")
+    rates = [names[key] for key in LEARNING_RATE_OPTIONS if key in names]
+    if rates:
+        can.append(f"{'/'.join(rates)} ({'this run diverged' if diverged else 'after divergence'})")
+    raise ValueError(f"{shown} cannot change when resuming {str(run.dir.path)!r}; what can: "
+                     f"{', '.join(can)}.")
 
 
 def evaluate_checkpoint(run: Run, backend: str) -> tuple[int, EpochResult]:
     """The epoch of ``run``'s last checkpoint and that checkpoint's evaluation on
     ``backend`` (its validation and test predictions)."""
-    checkpoint = run.dir.last_checkpoint()
+    checkpoint = run.checkpoint()
     if checkpoint is None:
         raise ValueError(f"run {str(run.dir.path)!r} has no checkpoint yet; train at least one "
                          "epoch.")
     epoch, arrays = checkpoint
-    stage, first, end = next(bound for bound in run.bounds() if bound[1] <= epoch < bound[2])
+    stage, first, end = run.stage_of(epoch)
     runner = make_runner(run.spec, stage, backend, run.config, run.data(),
                          stage.parameters.from_arrays(arrays, run.config), run.settings.seed,
                          epoch + 1, (first, end))
@@ -284,7 +452,7 @@ def evaluate_run(path, backend: str | None = None) -> dict:
     run = Run(path)
     backend = backend or run.settings.backend
     epoch, result = evaluate_checkpoint(run, backend)
-    metrics = {"epoch": epoch, "backend": backend}
+    metrics = {"epoch": epoch + 1, "backend": backend}
     for split, accuracy, loss in eval_scores(result, run.data()):
         metrics[f"{split}_accuracy"] = accuracy
         metrics[f"{split}_loss"] = loss

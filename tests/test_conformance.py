@@ -6,6 +6,7 @@ Each rule runs on digits with its spec's ``small`` settings (seconds per run) on
 """
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -98,7 +99,7 @@ def test_resume_equals_an_uninterrupted_run_bit_for_bit(spec, tmp_path):
     else:
         part = train(P.replace_leaf(config, option, 1), settings, tmp_path / "part",
                      show_progress=False)
-    resume(part.path, full, show_progress=False)
+    resume(part.path, {option: full}, show_progress=False)
     (epoch_a, a), (epoch_b, b) = _checkpoint(whole), _checkpoint(part)
     assert epoch_a == epoch_b
     assert a.keys() == b.keys()
@@ -137,12 +138,52 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(spec, tmp_path, mon
 
     monkeypatch.setattr(Backend, "load", diverging_runner)
     config, settings = _small(spec, epochs=3)
-    with pytest.raises(TrainingDiverged, match="epoch 2 .*last good checkpoint"):
+    with pytest.raises(TrainingDiverged, match="epoch 2 .*the checkpoint of epoch 1 .* kept"):
         train(config, settings, tmp_path / "run", show_progress=False)
     from dynaxx_neuro.records import RunDir
     run = RunDir.open(tmp_path / "run")
     assert run.last_checkpoint()[0] == 0
     assert "final_metrics" not in run.info()
+    assert run.info()["diverged"]["epoch"] == 2
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_divergence_is_detected_on_magnitude_not_only_nan(spec, tmp_path, monkeypatch):
+    """Finite but huge float parameters (EP at --lrs 1e300 reaches 1e299) stop the run as
+    diverged in the first epoch that holds float parameters (a Hebbian Loihi graph's
+    readout stage); graphs whose parameters are all integers (fixed point saturates) are
+    skipped."""
+    from dynaxx_neuro.registry import Backend
+    load = Backend.load
+
+    class Huge:
+        def __init__(self, params):
+            self.params = params
+
+        def to_arrays(self):
+            return {k: v * 1e12 if np.issubdtype(v.dtype, np.floating) else v
+                    for k, v in self.params.to_arrays().items()}
+
+    def huge_runner(backend):
+        runner_class = load(backend)
+
+        class Growing(runner_class):
+            def parameters(self):
+                return Huge(super().parameters())
+        return Growing
+
+    monkeypatch.setattr(Backend, "load", huge_runner)
+    config, settings = _small(spec, epochs=1)
+    try:
+        run = train(config, settings, tmp_path / "run", show_progress=False)
+    except TrainingDiverged as error:
+        assert re.search(r"diverged in epoch \d+ \(.* beyond 1e\+06\); (no epoch had finished"
+                         r"|the checkpoint of epoch \d+ .* is kept)", str(error)), str(error)
+        return
+    arrays = _checkpoint(run)[1]
+    assert not any(np.issubdtype(v.dtype, np.floating) for v in arrays.values()), \
+        "float parameters 1e12 times too large passed for a healthy run"
+    pytest.skip("every parameter of this graph is an integer")
 
 
 PAIRS = [(spec, pair) for spec in SPECS for pair in spec.equal_backends
@@ -177,7 +218,7 @@ def test_the_backprop_baseline_trains_beside_the_rule_and_compare_shows_the_rati
         final["test_accuracy"] / final["backprop_test_accuracy"])
     table = run.read_table("baseline")
     assert set(table["split"]) == {"val", "test"}
-    assert set(table["epoch"]) == set(range(settings.epochs))
+    assert set(table["epoch"]) == set(range(1, settings.epochs + 1))  # numbered from 1
     _, rows = compare_runs([run.path], tmp_path / "comparison.png", "test")
     assert rows[0]["vs_backprop"] == pytest.approx(final["test_accuracy_vs_backprop"])
 

@@ -84,6 +84,7 @@ def test_deploy_without_the_extension_simulates_reports_and_exits_0(ep_run):
         p.relative_to(ep_run) for p in (ep_run / "deploy-loihi2").rglob("*")} | {
         (ep_run / "deploy-loihi2").relative_to(ep_run)}
     assert (report["hardware"], report["run_config"]) == (False, "Loihi2SimCfg")
+    assert report["checkpoint_epoch"] == 1  # the one epoch trained, numbered from 1
     rows = {row["name"]: row for row in report["processes"]}
     assert set(rows) == {"stream", "readout", "layer1", "layer2", "W1", "W2", "B2", "bias1",
                          "bias2"}
@@ -173,7 +174,8 @@ def test_on_chip_learning_equals_the_bit_accurate_simulation(ep_run, tmp_path):
                                        "--learn"])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["learning"] == {"epoch": 1, "reference": "numpy-fixed", "agreement": 1.0}
+    # the epoch learned is the one after the checkpoint's: epoch 2 of a one-epoch run
+    assert report["learning"] == {"epoch": 2, "reference": "numpy-fixed", "agreement": 1.0}
     assert "one epoch of learning: 1.0000 of the weights equal numpy-fixed's" in result.output
 
 

@@ -44,7 +44,7 @@ def test_a_run_folder_holds_metrics_monitors_predictions_and_checkpoints(tmp_pat
     # The reported prediction is the softmax readout's (digits); both are in the metrics.
     assert final["test_accuracy"] == final["test_accuracy_softmax"]
     layers = run.read_table("ff_layers")
-    assert list(layers["epoch"]) == [0, 0, 1, 1] and list(layers["layer"]) == [0, 1, 0, 1]
+    assert list(layers["epoch"]) == [1, 1, 2, 2] and list(layers["layer"]) == [0, 1, 0, 1]
     for name in ("g_pos", "g_neg", "p_pos", "p_neg", "g_ratio", "update_norm", "act_var",
                  "dead_fraction"):
         assert np.isfinite(layers[name]).all(), name
@@ -62,12 +62,12 @@ def test_a_run_folder_holds_metrics_monitors_predictions_and_checkpoints(tmp_pat
     np.testing.assert_allclose(metrics["accuracy"][metrics["split"] == "test"], test_softmax)
     for split in ("val", "test"):
         for method in ("softmax", "goodness"):
-            last = ((predictions["epoch"] == 1) & (predictions["split"] == split)
+            last = ((predictions["epoch"] == 2) & (predictions["split"] == split)
                     & (predictions["method"] == method))
             assert final[f"{split}_accuracy_{method}"] == predictions["accuracy"][last][0]
     # The goodness table: every sample of the last training batch, per layer, epoch, kind.
     goodness = run.read_table("goodness")
-    for epoch in (0, 1):
+    for epoch in (1, 2):
         for layer in (0, 1):
             for kind in ("positive", "negative"):
                 rows = ((goodness["epoch"] == epoch) & (goodness["layer"] == layer)
@@ -75,10 +75,11 @@ def test_a_run_folder_holds_metrics_monitors_predictions_and_checkpoints(tmp_pat
                 assert rows.sum() == 100
     assert np.all(goodness["goodness"] >= 0)
     # After two epochs the positives of the top layer have more goodness than the negatives.
-    top = (goodness["epoch"] == 1) & (goodness["layer"] == 1)
+    top = (goodness["epoch"] == 2) & (goodness["layer"] == 1)
     assert (goodness["goodness"][top & (goodness["kind"] == "positive")].mean()
             > goodness["goodness"][top & (goodness["kind"] == "negative")].mean())
-    assert run.last_checkpoint()[0] == 1
+    assert run.last_checkpoint()[0] == 1  # the index of epoch 2
+    assert info["final_metrics"]["epoch"] == 2
 
 
 def test_the_goodness_prediction_is_reported_when_asked(tmp_path):
@@ -90,7 +91,7 @@ def test_the_goodness_prediction_is_reported_when_asked(tmp_path):
 def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     whole = _train(tmp_path, "whole", 2)
     part = _train(tmp_path, "part", 1)
-    train.resume(part.path, epochs=2, show_progress=False)
+    train.resume(part.path, {"epochs": 2}, show_progress=False)
     epoch_whole, arrays_whole = whole.last_checkpoint()
     epoch_part, arrays_part = RunDir.open(part.path).last_checkpoint()
     assert epoch_whole == epoch_part == 1
@@ -140,7 +141,7 @@ def test_train_eval_and_resume_from_the_command_line(tmp_path):
     result = _invoke(["train", "ff", "--resume", str(out), "--epochs", "2", "--no-plots",
                       "--no-progress"])
     assert result.exit_code == 0, result.output
-    assert '"epoch": 1' in result.output
+    assert '"epoch": 2' in result.output  # the second epoch, numbered from 1
 
 
 def test_help_shows_the_fashion_mnist_settings():

@@ -46,11 +46,12 @@ def test_a_run_learns_features_then_trains_three_readouts(tmp_path, rule):
     assert info["rule"] == "hebbian" and info["config"]["rule"] == rule
     assert SPEC.run_label(run_config(run)) == f"hebbian-{rule}"
     hebbian = run.read_table("hebbian")
-    np.testing.assert_array_equal(hebbian["epoch"], [0, 1])
+    np.testing.assert_array_equal(hebbian["epoch"], [1, 2])
     assert np.all(hebbian["weight_change"] > 0) and np.all(hebbian["time_s"] > 0)
-    assert set(run.read_table("ops")["epoch"]) == {0, 1}  # every features epoch counts
+    assert set(run.read_table("ops")["epoch"]) == {1, 2}  # every features epoch counts
     metrics = run.read_table("metrics")
-    assert sorted(set(metrics["epoch"])) == [2, 3, 4]  # readout epochs follow Hebbian ones
+    assert sorted(set(metrics["epoch"])) == [3, 4, 5]  # readout epochs follow Hebbian ones
+    assert info["final_metrics"]["epoch"] == 5
     baselines = run.read_table("baselines")
     assert set(baselines["features"]) == {"pixels", "random"}
     final = info["final_metrics"]
@@ -64,7 +65,8 @@ def run_config(run: RunDir) -> HebbianConfig:
 
 
 def _interrupt_after(run: RunDir, epoch: int, copy: Path) -> RunDir:
-    """A copy of ``run`` as if it had been stopped right after ``epoch``."""
+    """A copy of ``run`` as if it had been stopped right after epoch ``epoch`` (numbered
+    from 1, as in the file names)."""
     shutil.copytree(run.path, copy)
     for path in copy.glob("**/epoch-*"):
         if int(path.name.split("-")[1].split(".")[0]) > epoch:
@@ -72,7 +74,7 @@ def _interrupt_after(run: RunDir, epoch: int, copy: Path) -> RunDir:
     return RunDir.open(copy)
 
 
-@pytest.mark.parametrize("stopped_after", [0, 3], ids=["in-hebbian-stage", "in-readout"])
+@pytest.mark.parametrize("stopped_after", [1, 4], ids=["in-hebbian-stage", "in-readout"])
 def test_resume_gives_the_uninterrupted_run(tmp_path, stopped_after):
     whole = _train(tmp_path, "whole", epochs=3, rule="bcm", hidden=16, lr_schedule="linear")
     part = _interrupt_after(whole, stopped_after, tmp_path / "part")
@@ -101,7 +103,7 @@ def test_zero_features_epochs_read_out_the_initial_layer(tmp_path):
     config = run_config(run)
     initial = HebbianParameters.initial(config, stream(0, INIT))
     np.testing.assert_array_equal(run.last_checkpoint()[1]["hebbian_w"], initial.weights)
-    assert run.info()["final_metrics"]["epoch"] == 0
+    assert run.info()["final_metrics"]["epoch"] == 1  # the one readout epoch
 
 
 def test_evaluation_reproduces_the_final_readout_accuracies(tmp_path):
@@ -115,7 +117,7 @@ def test_evaluation_reproduces_the_final_readout_accuracies(tmp_path):
 
 def test_evaluation_of_a_run_still_in_its_features_stage_is_refused(tmp_path):
     run = _train(tmp_path, epochs=2, rule="khu", hidden=20)
-    part = _interrupt_after(run, 0, tmp_path / "part")
+    part = _interrupt_after(run, 1, tmp_path / "part")
     with pytest.raises(ValueError, match="has not reached an epoch that evaluates"):
         evaluate_run(part.path)
 
@@ -291,7 +293,7 @@ def test_a_whitened_run_whitens_every_feature_set_and_evaluates_and_resumes_alik
     metrics = evaluate_run(whole.path)
     for key in ("test_accuracy", "pixels_test_accuracy", "random_relu_test_accuracy"):
         assert metrics[key] == final[key], key
-    part = _interrupt_after(whole, 0, tmp_path / "part")
+    part = _interrupt_after(whole, 1, tmp_path / "part")
     resume(part.path, show_progress=False)
     for name, value in whole.last_checkpoint()[1].items():
         np.testing.assert_array_equal(part.last_checkpoint()[1][name], value, err_msg=name)

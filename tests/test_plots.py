@@ -3,8 +3,10 @@ a trained EP network (landscape, probes), the energy cost model, and the figure 
 plot_run writes. Figures are matplotlib.figure.Figure objects, so no back end or pyplot
 state is involved; everything is written under tmp_path.
 
-``make_run``, ``make_full_run`` and ``train_tiny_ep`` are shared with test_report and
-test_compare."""
+The row helpers take the epoch *index* and put it in their epoch column, as runners do;
+``RunDir.write_table`` stores it as the epoch number (from 1), and ``stored`` does the same
+for tables handed to a panel directly. ``make_run``, ``make_full_run`` and ``train_tiny_ep``
+are shared with test_report, test_compare and test_outputs."""
 
 import numpy as np
 import pytest
@@ -20,10 +22,10 @@ from dynaxx_neuro.analysis.plots import (
     GOODNESS_COLORS, PHASE_COLORS, QUANTITY_LABELS, confusion_counts, plot_confusion_matrix,
     plot_energy_landscape, plot_energy_per_sample, plot_energy_vs_step,
     plot_firing_rate_histogram, plot_free_phase_epochs, plot_goodness_histogram,
-    plot_layer_activity, plot_learning_curve_comparison, plot_learning_curves,
-    plot_linear_probes, plot_population_rate, plot_receptive_fields, plot_settling_energy,
-    plot_spike_raster, plot_weight_histograms, receptive_field_mosaic, settling_trajectories,
-    style)
+    plot_goodness_means, plot_layer_activity, plot_learning_curve_comparison,
+    plot_learning_curves, plot_linear_probes, plot_population_rate, plot_receptive_fields,
+    plot_settling_energy, plot_spike_raster, plot_weight_histograms, receptive_field_mosaic,
+    settling_trajectories, style)
 from dynaxx_neuro.analysis.probes import ep_layer_probes, probe_accuracy
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels.ep import PHASE_NAMES, EPSchedule
@@ -35,6 +37,13 @@ from dynaxx_neuro.train import RunSettings, train
 SCHEDULE = EPSchedule(t_free=6, t_nudge=3, symmetric=True)
 N_BATCHES, BATCH = 2, 5
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def stored(*parts):
+    """The column dictionaries ``parts`` as one table the way a run folder stores them:
+    concatenated, the epoch index as the epoch number (``RunDir.write_table``)."""
+    table = {k: np.concatenate([np.asarray(part[k]) for part in parts]) for k in parts[0]}
+    return {**table, "epoch": table["epoch"] + 1} if "epoch" in table else table
 
 
 def metrics_rows(epoch):
@@ -92,8 +101,8 @@ def goodness_rows(epoch, seed, n=50):
 
 
 def spikes_rows(epoch, seed):
-    """Bernoulli spikes of the LAYER_SIZES neurons over N_STEPS steps, neuron 0 of each
-    layer silent; steps continue across epochs like a simulation clock."""
+    """Bernoulli spikes of the LAYER_SIZES neurons over N_STEPS recorded training steps,
+    neuron 0 of each layer silent; steps continue across epochs like a simulation clock."""
     rng = np.random.default_rng(seed)
     steps, layers, neurons = [], [], []
     for layer, n in LAYER_SIZES.items():
@@ -104,8 +113,9 @@ def spikes_rows(epoch, seed):
         steps += list(t + epoch * N_STEPS)
         layers += [layer] * t.size
         neurons += list(i)
-    return {"epoch": np.full(len(steps), epoch), "step": np.array(steps),
-            "layer": np.array(layers), "neuron": np.array(neurons)}
+    return {"epoch": np.full(len(steps), epoch), "phase": np.full(len(steps), "train"),
+            "step": np.array(steps), "layer": np.array(layers), "neuron": np.array(neurons),
+            "recorded_steps": np.full(len(steps), N_STEPS)}
 
 
 def ops_rows(epoch):
@@ -225,7 +235,7 @@ def test_settling_energy_curves_per_phase(tmp_path):
     assert legend == ["free", "nudged (+beta)", "nudged (-beta)"]
     assert len(ax.collections) == 3
 
-    last = energy["epoch"] == 2
+    last = energy["epoch"] == 3
     free_rows = last & (energy["phase"] == "free")
     free = energy["F"][free_rows].reshape(N_BATCHES, SCHEDULE.t_free + 1, BATCH)
     free = free.transpose(0, 2, 1).reshape(-1, SCHEDULE.t_free + 1)
@@ -249,7 +259,7 @@ def test_settling_energy_chosen_epoch_and_one_sided_nudging(tmp_path):
     energy = make_run(tmp_path / "run").read_table("energy")
     one_sided = {name: column[energy["phase"] != "nudged_neg"]
                  for name, column in energy.items()}
-    ax = plot_settling_energy(new_ax(), one_sided, "E", epoch=0, log=True)
+    ax = plot_settling_energy(new_ax(), one_sided, "E", epoch=1, log=True)
     assert ax.get_title() == "E during settling, epoch 1"
     assert ax.get_ylabel() == "E (a.u.)"
     assert [ln.get_label() for ln in ax.get_lines() if not ln.get_label().startswith("_")] \
@@ -264,7 +274,7 @@ def test_free_phase_epochs_first_and_last(tmp_path):
     assert ax.get_xlabel() == "settling step" and ax.get_ylabel() == QUANTITY_LABELS["F"]
     first, last = line(ax, "epoch 1"), line(ax, "epoch 3")
     assert first.get_color() != last.get_color()
-    _, values = settling_trajectories(energy, "free", "F", epoch=0)
+    _, values = settling_trajectories(energy, "free", "F", epoch=1)
     np.testing.assert_allclose(first.get_ydata(), values.mean(axis=0))
 
 
@@ -336,13 +346,13 @@ def test_figures_panels(tmp_path):
     titles = [ax.get_title() for ax in energy_settling_figure(energy).axes]
     assert titles == ["F during settling, epoch 3", "E during settling, epoch 3",
                       "Free-phase F, epoch 1 vs 3"]
-    first_epoch = {name: column[energy["epoch"] == 0] for name, column in energy.items()}
+    first_epoch = {name: column[energy["epoch"] == 1] for name, column in energy.items()}
     assert len(energy_settling_figure(first_epoch).axes) == 2
 
 
 def test_plot_run_reads_backprop_reference_from_run_json(tmp_path, monkeypatch):
     run = make_run(tmp_path / "run", energy=False)
-    run.update_info(final_metrics={"epoch": 2, "backprop_test_accuracy": 0.87})
+    run.update_info(final_metrics={"epoch": 3, "backprop_test_accuracy": 0.87})
     drawn = {}
 
     def record(ax, metrics, metric="accuracy", reference=None):
@@ -383,8 +393,8 @@ def test_energy_landscape_panel_draws_map_and_trajectory():
 
 
 def test_goodness_histogram_counts_and_range():
-    table = goodness_rows(epoch=1, seed=3)
-    ax = plot_goodness_histogram(new_ax(), table, layer=1, epoch=1)
+    table = stored(goodness_rows(epoch=1, seed=3))
+    ax = plot_goodness_histogram(new_ax(), table, layer=1, epoch=2)
     assert labelled(ax) and ax.get_title() == "Goodness, layer 1, epoch 2"
     bars = {container.patches[0].get_label(): container for container in ax.containers}
     assert set(bars) == set(GOODNESS_COLORS)
@@ -398,29 +408,28 @@ def test_goodness_histogram_counts_and_range():
     assert min(lefts) == pytest.approx(table["goodness"][rows].min())
     assert max(rights) == pytest.approx(table["goodness"][rows].max())
     with pytest.raises(ValueError, match="layer 7"):
-        plot_goodness_histogram(new_ax(), table, layer=7, epoch=1)
+        plot_goodness_histogram(new_ax(), table, layer=7, epoch=2)
 
 
 def test_spike_raster_stacks_layers_of_the_last_epoch():
-    table = {k: np.concatenate([spikes_rows(0, 0)[k], spikes_rows(1, 1)[k]])
-             for k in spikes_rows(0, 0)}
+    table = stored(spikes_rows(0, 0), spikes_rows(1, 1))
     ax = plot_spike_raster(new_ax(), table)
-    assert labelled(ax)
-    last = table["epoch"] == 1
+    assert labelled(ax) and ax.get_title() == "Spike raster (training, epoch 2)"
+    last = table["epoch"] == 2
     layer0, layer1 = ax.collections
     rows = last & (table["layer"] == 1)
     np.testing.assert_array_equal(layer1.get_offsets(),
                                   np.column_stack([table["step"][rows],
                                                    table["neuron"][rows] + LAYER_SIZES[0]]))
     assert ax.get_ylim() == (-0.5, sum(LAYER_SIZES.values()) - 0.5)
-    first = plot_spike_raster(new_ax(), table, epoch=0, max_steps=10)
+    first = plot_spike_raster(new_ax(), table, epoch=1, max_steps=10)
     assert first.collections[0].get_offsets()[:, 0].max() <= 9
     with pytest.raises(ValueError, match="epoch 4"):
         plot_spike_raster(new_ax(), table, epoch=4)
 
 
 def test_population_rate_per_layer():
-    table = spikes_rows(0, seed=2)
+    table = stored(spikes_rows(0, seed=2))
     ax = plot_population_rate(new_ax(), table, bin_steps=5)
     assert labelled(ax) and ax.get_ylabel() == "spikes / neuron / step"
     rows = table["layer"] == 1
@@ -432,9 +441,9 @@ def test_population_rate_per_layer():
 
 
 def test_firing_rate_histogram_covers_every_neuron():
-    table = spikes_rows(0, seed=4)
+    table = stored(spikes_rows(0, seed=4))
     ax = plot_firing_rate_histogram(new_ax(), table)
-    assert labelled(ax)
+    assert labelled(ax) and ax.get_title() == "Firing rates per layer (training, epoch 1)"
     rates = [np.bincount(table["neuron"][table["layer"] == layer], minlength=n) / N_STEPS
              for layer, n in LAYER_SIZES.items()]
     outline = ax.patches[0].get_xy()
@@ -445,13 +454,24 @@ def test_firing_rate_histogram_covers_every_neuron():
 
 
 def test_layer_activity_is_events_per_neuron_step_per_layer():
-    table = {"epoch": np.array([0, 0, 1, 1]), "layer": np.array(["input", "output"] * 2),
+    table = {"epoch": np.array([1, 1, 2, 2]), "layer": np.array(["input", "output"] * 2),
              "neuron_steps": np.array([100, 40, 100, 40]), "events": np.array([50, 4, 50, 10])}
     ax = plot_layer_activity(new_ax(), table)
     assert labelled(ax)
     np.testing.assert_allclose(line(ax, "input").get_ydata(), [0.5, 0.5])
     np.testing.assert_allclose(line(ax, "output").get_ydata(), [0.1, 0.25])
     np.testing.assert_array_equal(line(ax, "output").get_xdata(), [1, 2])
+
+
+def test_goodness_means_against_the_stored_epoch():
+    table = stored(*({"epoch": [e, e], "layer": [0, 1], "g_pos": [2.0 + e, 3.0],
+                      "g_neg": [1.0, 1.0 - e]} for e in range(2)))
+    ax = plot_goodness_means(new_ax(), table)
+    assert labelled(ax)
+    positive = line(ax, "layer 0, positive")
+    np.testing.assert_array_equal(positive.get_xdata(), [1, 2])
+    np.testing.assert_allclose(positive.get_ydata(), [2.0, 3.0])
+    np.testing.assert_allclose(line(ax, "layer 1, negative").get_ydata(), [1.0, 0.0])
 
 
 def test_weight_histograms_span_each_matrix():
@@ -511,9 +531,9 @@ def test_confusion_matrix_counts_and_cells():
 
 
 def test_energy_cost_model_sums_counters_per_epoch():
-    table = {k: np.concatenate([ops_rows(0)[k], ops_rows(1)[k]]) for k in ops_rows(0)}
+    table = stored(ops_rows(0), ops_rows(1))
     period, keys, joules, samples = energy_by_period(table)
-    assert period == "epoch" and list(keys) == [0, 1] and list(samples) == [8, 8]
+    assert period == "epoch" and list(keys) == [1, 2] and list(samples) == [8, 8]
     np.testing.assert_allclose(joules["synaptic_ops"], np.array([1000, 2000]) * 23.6e-12)
     np.testing.assert_allclose(joules["neuron_updates"], [200 * 81e-12] * 2)
     np.testing.assert_allclose(joules["learning_updates"], [80 * 120e-12] * 2)
@@ -529,7 +549,7 @@ def test_energy_cost_model_sums_counters_per_epoch():
 
 
 def test_energy_per_sample_stacked_bars():
-    table = {k: np.concatenate([ops_rows(0)[k], ops_rows(1)[k]]) for k in ops_rows(0)}
+    table = stored(ops_rows(0), ops_rows(1))
     ax = plot_energy_per_sample(new_ax(), *energy_by_period(table))
     assert labelled(ax) and ax.get_ylabel() == "energy per sample (nJ)"
     tops = {}
@@ -541,13 +561,12 @@ def test_energy_per_sample_stacked_bars():
 
 
 def test_learning_curve_comparison_one_line_per_run():
-    runs = {"a": metrics_rows(0), "b": {k: np.concatenate([metrics_rows(0)[k],
-                                                             metrics_rows(1)[k]])
-                                         for k in metrics_rows(0)}}
+    runs = {"a": stored(metrics_rows(0)), "b": stored(metrics_rows(0), metrics_rows(1))}
     ax = plot_learning_curve_comparison(new_ax(), runs, "accuracy", "val")
     assert labelled(ax) and ax.get_title() == "Val accuracy per epoch"
     np.testing.assert_allclose(line(ax, "b").get_ydata(), [0.45, 0.55])
     np.testing.assert_array_equal(line(ax, "a").get_xdata(), [1])
+    np.testing.assert_array_equal(line(ax, "b").get_xdata(), [1, 2])
     with pytest.raises(ValueError, match="metric"):
         plot_learning_curve_comparison(new_ax(), runs, "time_s")
 
@@ -569,6 +588,7 @@ def test_plane_directions():
 
 def test_ep_network_landscape_and_probes(tmp_path):
     network = EPNetwork.from_run(train_tiny_ep(tmp_path / "run"))
+    assert network.epoch == 1  # the one epoch trained, numbered from 1
     config, params = network.config, network.params
     x, y = network.data.x_test[:4], network.data.y_test[:4]
     target = network.data.targets(y)
@@ -660,6 +680,7 @@ def test_plot_run_draws_the_checkpoint_analyses_of_an_ep_run(tmp_path):
                      "weights.svg", "energy_landscape.svg", "linear_probes.svg",
                      "confusion_matrix.svg", "onchip_energy.svg"]
     figures = run_figures(RunDir.open(tmp_path / "run"), sample=1)
+    assert figures["energy_landscape"].get_suptitle().endswith("epoch 1")
     free, nudged = [ax for ax in figures["energy_landscape"].axes if not is_colorbar(ax)]
     assert free.get_title().startswith("Free phase, test sample 1")
     beta = RunDir.open(tmp_path / "run").info()["config"]["dynamics"]["beta"]

@@ -39,7 +39,7 @@ def test_flatten_and_html_table_escape():
 
 def test_report_embeds_every_figure_as_a_valid_png(tmp_path):
     run = make_full_run(tmp_path / "run")
-    run.update_info(final_metrics={"test_accuracy": 0.6, "epoch": 1},
+    run.update_info(final_metrics={"test_accuracy": 0.6, "epoch": 2},
                     note="<script>alert(1)</script>")
     path = write_report(tmp_path / "run")
     assert path == tmp_path / "run" / REPORT
@@ -57,6 +57,7 @@ def test_report_embeds_every_figure_as_a_valid_png(tmp_path):
     assert not re.search(r'(src|href)="(?!data:)', text) and "<script" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<td>final_metrics.test_accuracy</td>" not in text  # final metrics have their table
+    assert "<h2>Final metrics</h2>" in text and "Unfinished" not in text  # epoch 2 of 2
     assert "<td>test_accuracy</td><td class=\"num\">0.6</td>" in text
     assert "<td>rule</td><td>ff</td>" in text  # the configuration table
     assert text.count("<tr>") >= 2 * 3 + 1  # metrics per epoch: 2 epochs x 3 splits
@@ -65,6 +66,7 @@ def test_report_embeds_every_figure_as_a_valid_png(tmp_path):
 def test_report_metrics_rows_in_epoch_and_split_order(tmp_path):
     make_run(tmp_path / "run", epochs=2, energy=False)
     text = write_report(tmp_path / "run").read_text()
+    assert "<th>epoch</th><th>split</th>" in text  # the stored epoch numbers, from 1
     rows = re.findall(r'<tr><td class="num">(\d+)</td><td>(\w+)</td><td class="num">([\d.]+)',
                       text)
     assert rows == [("1", "train", "0.5"), ("1", "val", "0.45"), ("1", "test", "0.4"),

@@ -72,7 +72,7 @@ def test_train_resume_and_eval_from_the_command_line(tmp_path):
     assert run.read_table("ops")["synaptic_ops"].sum() > 0
     result = _invoke(["train", "stdp", "--resume", str(out), "--epochs", "2", "--no-plots",
                       "--no-progress"])
-    assert result.exit_code == 0 and '"epoch": 1' in result.output
+    assert result.exit_code == 0 and '"epoch": 2' in result.output  # numbered from 1
     result = _invoke(["eval", str(out), "--backend", "lava"])
     assert result.exit_code == 0 and '"backend": "lava"' in result.output
 

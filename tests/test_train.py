@@ -42,7 +42,7 @@ def test_a_run_folder_holds_config_metrics_energies_and_checkpoints(tmp_path):
     assert P.from_dict(info["settings"]) == _settings(epochs=2)
     assert (info["rule"], info["backend"], info["tag"], info["seed"]) == ("ep", "numpy",
                                                                          "numpy", 0)
-    assert info["final_metrics"]["epoch"] == 1
+    assert info["final_metrics"]["epoch"] == 2  # epochs are numbered from 1
     assert 0.2 < info["final_metrics"]["test_accuracy"] <= 1.0  # chance is 0.1
     metrics = run.read_table("metrics")
     assert list(metrics["split"][:3]) == ["train", "val", "test"]
@@ -57,7 +57,7 @@ def test_a_run_folder_holds_config_metrics_energies_and_checkpoints(tmp_path):
 def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     whole = _train(tmp_path / "whole", 3)
     part = _train(tmp_path / "part", 1)
-    train.resume(part.path, epochs=3, show_progress=False)
+    train.resume(part.path, {"epochs": 3}, show_progress=False)
     epoch_whole, arrays_whole = whole.last_checkpoint()
     epoch_part, arrays_part = RunDir.open(part.path).last_checkpoint()
     assert epoch_whole == epoch_part == 2
@@ -74,12 +74,12 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
 def test_evaluating_a_checkpoint_gives_the_metrics_of_its_epoch(tmp_path):
     run = _train(tmp_path / "run", 2)
     metrics = train.evaluate_run(run.path)
-    assert metrics["epoch"] == 1 and metrics["backend"] == "numpy"
+    assert metrics["epoch"] == 2 and metrics["backend"] == "numpy"
     final = run.info()["final_metrics"]
     assert metrics["val_accuracy"] == final["val_accuracy"]
     assert metrics["test_accuracy"] == final["test_accuracy"]
     rows = run.read_table("metrics")
-    last_test = (rows["epoch"] == 1) & (rows["split"] == "test")
+    last_test = (rows["epoch"] == 2) & (rows["split"] == "test")
     assert metrics["test_loss"] == pytest.approx(rows["loss"][last_test][0], abs=1e-9)
     with pytest.raises(ValueError, match="no checkpoint yet"):
         train.evaluate_run(_train(tmp_path / "untrained", 0).path)
@@ -113,7 +113,7 @@ def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(train.TrainingDiverged, match="diverged in epoch 2"):
         train.fit(runner, run, data, "train", 0, 3, show_progress=False)
     assert run.last_checkpoint()[0] == 0
-    assert set(run.read_table("metrics")["epoch"]) == {0}
+    assert set(run.read_table("metrics")["epoch"]) == {1}
 
 
 def test_numpy_training_reports_divergence_on_nan_weights(tmp_path, monkeypatch):
@@ -160,7 +160,7 @@ def test_a_run_whose_data_does_not_fit_its_network_is_refused(tmp_path):
     run.write_info(info)
     expected = ("the data has n_inputs = 64 but the network was built for 784; use the data "
                 "set the run was trained on.")
-    for act in (lambda: train.resume(run.path, epochs=2, show_progress=False),
+    for act in (lambda: train.resume(run.path, {"epochs": 2}, show_progress=False),
                 lambda: train.evaluate_run(run.path)):
         with pytest.raises(ValueError) as error:
             act()

@@ -39,7 +39,7 @@ def final_row(label: str, run: RunDir, metrics: dict) -> dict:
     last = epoch == epoch.max()
     split = np.asarray(metrics["split"])
     row = {"run": label, "rule": info.get("rule", "?"), "dataset": info.get("dataset", "?"),
-           "backend": info.get("backend", "?"), "epochs": int(epoch.max()) + 1}
+           "backend": info.get("backend", "?"), "epochs": int(epoch.max())}
     for name in SPLITS:
         rows = last & (split == name)
         row[f"{name}_accuracy"] = float(metrics["accuracy"][rows][0]) if rows.any() else None

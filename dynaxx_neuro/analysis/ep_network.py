@@ -22,7 +22,8 @@ from dynaxx_neuro.rules.ep import (BackwardCopies, EPConfig, EPParameters, free_
 
 @dataclass(frozen=True)
 class EPNetwork:
-    """The network of an EP run after checkpoint ``epoch`` (0-based), with the run's data."""
+    """The network of an EP run after epoch ``epoch`` (numbered from 1, the number of its
+    checkpoint), with the run's data."""
 
     config: EPConfig
     params: EPParameters
@@ -45,7 +46,7 @@ class EPNetwork:
         data = prepare_splits(settings.dataset, settings.data_dir, settings.validation,
                               settings.seed)
         params = EPParameters.from_arrays(checkpoint[1], config)
-        return cls(config, params, data, checkpoint[0], settings.seed)
+        return cls(config, params, data, checkpoint[0] + 1, settings.seed)  # index -> number
 
     def free_layer_rates(self, x: np.ndarray) -> list[np.ndarray]:
         """Rates rho(s_l) of every layer (hidden..., output) at the free equilibrium of the

@@ -11,8 +11,8 @@ writes them into ``RUN/plots/``:
   layer (rows) in the first and last epoch (columns);
 - ``goodness_means`` (``ff_layers`` table, forward-forward): mean positive and negative
   goodness of every layer per epoch;
-- ``spikes`` (``spikes`` table of spike events): raster with the population rate below it,
-  and the firing-rate histogram of each layer;
+- ``spikes`` (``spikes`` table of spike events, when it has any): raster with the population
+  rate below it, and the firing-rate histogram of each layer, of the training phase;
 - ``layer_activity`` (``spikes`` table of per-layer counts, rate runs): the fraction of
   neurons sending a graded spike per step, per layer and epoch;
 - ``weights`` (last checkpoint): histograms of every weight matrix and receptive fields of
@@ -70,7 +70,8 @@ CAPTIONS = {
     "goodness": "Forward-forward goodness of positive and negative samples per layer.",
     "goodness_means": "Mean forward-forward goodness of positive (solid) and negative "
                       "(dashed) samples per layer and epoch.",
-    "spikes": "Spike raster with the population rate, and the distribution of firing rates.",
+    "spikes": "Spike raster with the population rate, and the distribution of firing rates "
+              "(spikes per recorded step), of the logged training samples.",
     "layer_activity": "Fraction of each layer's neurons that send a graded spike (a non-zero "
                       "rate) per step during training.",
     "weights": "Distribution of every weight matrix and receptive fields of the first layer.",
@@ -202,7 +203,7 @@ def energy_landscape_figure(network: EPNetwork, sample: int = 0,
                           landscape.nudged_path, f"Nudged phase (beta = {landscape.beta:g})")
     plane = "top two principal components" if directions == "pca" else "two random directions"
     fig.suptitle(f"F on the plane of the {plane} ({landscape.explained:.1%} of the "
-                 f"trajectory variance), epoch {network.epoch + 1}", fontsize="medium")
+                 f"trajectory variance), epoch {network.epoch}", fontsize="medium")
     return fig
 
 
@@ -243,7 +244,7 @@ def run_figures(run: RunDir, sample: int = 0, directions: str = "pca") -> dict[s
         spikes = run.read_table("spikes")
         if "events" in spikes:
             figures["layer_activity"] = layer_activity_figure(spikes)
-        else:
+        elif spikes["step"].size:  # none when no sample was logged (STDP's --n-logged 0)
             figures["spikes"] = spikes_figure(spikes)
     checkpoint = run.last_checkpoint()
     if checkpoint is not None and weight_matrices(checkpoint[1]):

@@ -11,13 +11,17 @@ freely (see ``figures``). The data are the column dictionaries of a run's tables
 - ``goodness`` (forward-forward): epoch, layer, kind ("positive"/"negative"), goodness (one
   row per sample and layer);
 - ``ff_layers`` (forward-forward): epoch, layer, g_pos, g_neg, ... (epoch means per layer);
-- ``spikes``: step, layer, neuron (one row per spike event), optionally epoch; for rate
-  runs (EP) the per-layer counts epoch, layer, neurons, neuron_steps, events (graded spikes).
+- ``spikes``: step, layer, neuron (one row per spike event), optionally epoch and phase
+  ("train"/"eval"), and recorded_steps (the steps of that epoch and phase the table records:
+  only a few logged samples are, so the span of their steps is no measure of time); for
+  rate runs (EP) the per-layer counts epoch, layer, neurons, neuron_steps, events (graded
+  spikes).
 
 Other panels take arrays computed from a checkpoint (weights, probe accuracies, predictions)
 or from the operation counters (``energy_cost``).
 
-Epochs are stored 0-based and shown 1-based, as the training progress bar shows them.
+Epochs are numbered from 1 in every table (``records``), as the training progress bar shows
+them, and are taken and shown as stored.
 All colours come from the Okabe-Ito palette, which stays distinguishable with the common
 colour-vision deficiencies.
 """
@@ -51,6 +55,10 @@ COLOR_CYCLE = tuple(OKABE_ITO[name] for name in (
 PHASE_COLORS = {"free": OKABE_ITO["blue"], "nudged": OKABE_ITO["vermillion"],
                 "nudged_neg": OKABE_ITO["bluish_green"]}
 PHASE_LABELS = {"free": "free", "nudged": "nudged (+beta)", "nudged_neg": "nudged (-beta)"}
+PHASE_HATCHES = {"free": "//", "nudged": "\\\\", "nudged_neg": "//"}
+"""The +beta and -beta bands cover the same steps: hatched across each other, each keeps its
+own colour where they overlap (translucent fills would mix into a colour of neither)."""
+SPIKE_PHASE_LABELS = {"train": "training", "eval": "labelling and evaluation"}
 SPLIT_COLORS = {"train": OKABE_ITO["blue"], "val": OKABE_ITO["orange"],
                 "test": OKABE_ITO["vermillion"]}
 REFERENCE_COLOR = OKABE_ITO["black"]
@@ -70,7 +78,9 @@ DIVERGING_CMAP = "PuOr_r"
 ENERGY_UNITS = (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12))
 
 BAND_PERCENTILES = (10, 90)
-BAND_ALPHA = 0.25
+BAND_HATCHES = ("//", "\\\\")
+"""Hatchings of bands that have no fixed role, alternating in the order they are drawn."""
+BAND_LEGEND_TITLE = "mean, 10-90% band"
 
 
 def style(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
@@ -96,27 +106,43 @@ def _log_y(ax: Axes) -> None:
 
 
 def plot_energy_vs_step(ax: Axes, steps, values, label: str, color: str | None = None,
-                        log: bool = False) -> Axes:
-    """Draw the mean of ``values`` over trajectories against ``steps``, with a shaded band
-    from the 10th to the 90th percentile.
+                        hatch: str | None = None, log: bool = False) -> Axes:
+    """Draw the mean of ``values`` over trajectories against ``steps``, over a band from the
+    10th to the 90th percentile that is outlined and hatched in the same colour, not filled,
+    so that overlapping bands stay told apart (:func:`mean_band_legend` shows both).
 
-    ``values`` has shape ``(n_traj, n_steps)``; ``color`` defaults to the next colour of
-    :data:`COLOR_CYCLE` not yet used by a line on ``ax``; ``log`` makes the y axis
-    logarithmic ("symlog" when values drawn on ``ax`` are not all positive).
+    ``values`` has shape ``(n_traj, n_steps)``; ``color`` and ``hatch`` default to the next
+    of :data:`COLOR_CYCLE` and :data:`BAND_HATCHES` not yet used by a curve on ``ax``;
+    ``log`` makes the y axis logarithmic ("symlog" when values drawn on ``ax`` are not all
+    positive).
     """
     steps = np.asarray(steps)
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.shape[1] != steps.size or values.shape[0] == 0:
         raise ValueError(f"values must have shape (n_traj >= 1, {steps.size}) to match steps, "
                          f"got {values.shape}.")
+    drawn = len(ax.get_lines())
     if color is None:
-        color = COLOR_CYCLE[len(ax.get_lines()) % len(COLOR_CYCLE)]
+        color = COLOR_CYCLE[drawn % len(COLOR_CYCLE)]
+    if hatch is None:
+        hatch = BAND_HATCHES[drawn % len(BAND_HATCHES)]
     low, high = np.percentile(values, BAND_PERCENTILES, axis=0)
-    ax.fill_between(steps, low, high, color=color, alpha=BAND_ALPHA, linewidth=0)
+    ax.fill_between(steps, low, high, facecolor="none", edgecolor=color, linewidth=0.6,
+                    hatch=hatch, gid=label)
     ax.plot(steps, values.mean(axis=0), color=color, label=label, linewidth=1.8)
     if log:
         _log_y(ax)
     return ax
+
+
+def mean_band_legend(ax: Axes) -> None:
+    """A legend of the curves of :func:`plot_energy_vs_step` on ``ax`` in which each entry is
+    drawn as on the axes: the mean's line over its band's hatching."""
+    bands = {band.get_gid(): band for band in ax.collections}
+    means = [mean for mean in ax.get_lines() if mean.get_label() in bands]
+    ax.legend([(bands[mean.get_label()], mean) for mean in means],
+              [mean.get_label() for mean in means], title=BAND_LEGEND_TITLE,
+              framealpha=0.9, edgecolor="none")  # opaque: the bands leave no free corner
 
 
 def _epochs(columns: dict) -> np.ndarray:
@@ -131,7 +157,7 @@ def _check_epoch(columns: dict, epoch: int | None) -> int:
     if epoch is None:
         return int(epochs[-1])
     if epoch not in epochs:
-        raise ValueError(f"epoch {epoch} is not in the energy table (0-based epochs present: "
+        raise ValueError(f"epoch {epoch} is not in the energy table (epochs present: "
                          f"{', '.join(str(int(e)) for e in epochs)}).")
     return int(epoch)
 
@@ -165,7 +191,7 @@ def settling_trajectories(energy_columns: dict, phase: str, quantity: str = "F",
 def plot_settling_energy(ax: Axes, energy_columns: dict, quantity: str = "F",
                          epoch: int | None = None, log: bool = False) -> Axes:
     """Draw ``quantity`` during settling in one epoch (default: the last), one mean curve
-    and 10-90% band per phase present (free, nudged, nudged_neg).
+    and hatched 10-90% band per phase present (free, nudged, nudged_neg).
 
     The x axis counts settling steps: the free phase at its own steps ``0 .. t_free`` and
     both nudged phases after it, at ``t_free + step``; a dotted line marks ``t_free``.
@@ -182,38 +208,39 @@ def plot_settling_energy(ax: Axes, energy_columns: dict, quantity: str = "F",
             t_free = int(steps.max())
         else:
             steps = t_free + steps
-        plot_energy_vs_step(ax, steps, values, PHASE_LABELS[phase], PHASE_COLORS[phase])
+        plot_energy_vs_step(ax, steps, values, PHASE_LABELS[phase], PHASE_COLORS[phase],
+                            PHASE_HATCHES[phase])
     ax.axvline(t_free, color="0.5", linestyle=":", linewidth=1)
     if log:
         _log_y(ax)
-    ax.legend(frameon=False)
+    mean_band_legend(ax)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return style(ax, f"{quantity} during settling, epoch {epoch + 1}", "settling step",
+    return style(ax, f"{quantity} during settling, epoch {epoch}", "settling step",
                  QUANTITY_LABELS[quantity])
 
 
 def plot_free_phase_epochs(ax: Axes, energy_columns: dict, quantity: str = "F",
                            epochs: tuple[int, ...] | None = None, log: bool = False) -> Axes:
     """Compare the free-phase settling of ``quantity`` across epochs (default: the first and
-    the last), one mean curve and 10-90% band per epoch."""
+    the last), one mean curve and hatched 10-90% band per epoch."""
     if epochs is None:
         present = _epochs(energy_columns)
         epochs = tuple(int(e) for e in np.unique(present[[0, -1]]))
     for epoch in epochs:
         steps, values = settling_trajectories(energy_columns, "free", quantity, epoch)
-        plot_energy_vs_step(ax, steps, values, f"epoch {epoch + 1}")
+        plot_energy_vs_step(ax, steps, values, f"epoch {epoch}")
     if log:
         _log_y(ax)
-    ax.legend(frameon=False)
+    mean_band_legend(ax)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    shown = " vs ".join(str(epoch + 1) for epoch in epochs)
+    shown = " vs ".join(str(epoch) for epoch in epochs)
     return style(ax, f"Free-phase {quantity}, epoch {shown}", "settling step",
                  QUANTITY_LABELS[quantity])
 
 
 def plot_learning_curves(ax: Axes, metrics_columns: dict, metric: str = "accuracy",
                          reference: float | None = None) -> Axes:
-    """Draw ``metric`` ("accuracy" or "loss") against the 1-based epoch, one line per split
+    """Draw ``metric`` ("accuracy" or "loss") against the epoch, one line per split
     present (train, val, test); ``reference`` adds a dashed horizontal line labelled
     "backprop" (the accuracy a backprop-trained network reaches)."""
     if metric not in METRIC_LABELS:
@@ -225,7 +252,7 @@ def plot_learning_curves(ax: Axes, metrics_columns: dict, metric: str = "accurac
         rows = np.flatnonzero(split == name)
         if rows.size:
             rows = rows[np.argsort(epoch[rows], kind="stable")]
-            ax.plot(epoch[rows] + 1, values[rows], color=color, label=name, marker="o",
+            ax.plot(epoch[rows], values[rows], color=color, label=name, marker="o",
                     markersize=3, linewidth=1.8)
     if reference is not None:
         ax.axhline(reference, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2,
@@ -279,7 +306,7 @@ def plot_energy_landscape(ax: Axes, a, b, energy, path, title: str, levels: int 
 def plot_goodness_histogram(ax: Axes, goodness_columns: dict, layer, epoch: int,
                             bins: int = 40) -> Axes:
     """Histograms of forward-forward goodness of positive and negative samples of one
-    ``layer`` in one (0-based) ``epoch``, on shared bins."""
+    ``layer`` in one ``epoch``, on shared bins."""
     goodness = np.asarray(goodness_columns["goodness"], dtype=float)
     rows = (np.asarray(goodness_columns["layer"]) == layer) & (
         np.asarray(goodness_columns["epoch"]) == epoch)
@@ -293,13 +320,13 @@ def plot_goodness_histogram(ax: Axes, goodness_columns: dict, layer, epoch: int,
             ax.hist(values, bins=edges, color=color, alpha=0.45, label=name)
             ax.hist(values, bins=edges, color=color, histtype="step", linewidth=1.4)
     _legend(ax)
-    return style(ax, f"Goodness, layer {layer}, epoch {epoch + 1}", "goodness (a.u.)",
+    return style(ax, f"Goodness, layer {layer}, epoch {epoch}", "goodness (a.u.)",
                  "samples")
 
 
 def plot_goodness_means(ax: Axes, ff_layers_columns: dict) -> Axes:
-    """Mean goodness of positive (solid) and negative (dashed) samples against the 1-based
-    epoch, one colour per layer (the ``ff_layers`` table)."""
+    """Mean goodness of positive (solid) and negative (dashed) samples against the epoch,
+    one colour per layer (the ``ff_layers`` table)."""
     epoch = np.asarray(ff_layers_columns["epoch"])
     layer = np.asarray(ff_layers_columns["layer"])
     for i, name in enumerate(np.unique(layer)):
@@ -307,7 +334,7 @@ def plot_goodness_means(ax: Axes, ff_layers_columns: dict) -> Axes:
         rows = rows[np.argsort(epoch[rows], kind="stable")]
         color = COLOR_CYCLE[i % len(COLOR_CYCLE)]
         for column, kind, dashes in (("g_pos", "positive", "-"), ("g_neg", "negative", "--")):
-            ax.plot(epoch[rows] + 1, np.asarray(ff_layers_columns[column], dtype=float)[rows],
+            ax.plot(epoch[rows], np.asarray(ff_layers_columns[column], dtype=float)[rows],
                     color=color, linestyle=dashes, marker="o", markersize=3, linewidth=1.6,
                     label=f"layer {name}, {kind}")
     _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
@@ -315,25 +342,54 @@ def plot_goodness_means(ax: Axes, ff_layers_columns: dict) -> Axes:
     return style(ax, "Mean goodness per epoch", "epoch", "mean goodness (a.u.)")
 
 
-def _spike_window(spikes_columns: dict, epoch: int | None, max_steps: int | None
-                  ) -> dict[str, np.ndarray]:
-    """The spike events of one epoch (default: the last; tables without an epoch column are
-    one recording) whose step lies in the first ``max_steps`` steps of that epoch."""
+def _rows(columns: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: values[keep] for name, values in columns.items()}
+
+
+def _spike_window(spikes_columns: dict, epoch: int | None, phase: str, max_steps: int | None
+                  ) -> tuple[dict[str, np.ndarray], str]:
+    """The spike events of one epoch (default: the last) and ``phase`` whose step lies in
+    the first ``max_steps`` steps of that phase, and where they are from ("training, epoch
+    2"); a table without an epoch or a phase column is one recording in that respect."""
     columns = {name: np.asarray(values) for name, values in spikes_columns.items()}
+    where = []
     if "epoch" in columns and columns["epoch"].size:
         epochs = np.unique(columns["epoch"])
         epoch = int(epochs[-1]) if epoch is None else epoch
         if epoch not in epochs:
-            raise ValueError(f"epoch {epoch} is not in the spikes table (0-based epochs "
-                             f"present: {', '.join(str(int(e)) for e in epochs)}).")
-        keep = columns["epoch"] == epoch
-        columns = {name: values[keep] for name, values in columns.items()}
+            raise ValueError(f"epoch {epoch} is not in the spikes table (epochs present: "
+                             f"{', '.join(str(int(e)) for e in epochs)}).")
+        columns = _rows(columns, columns["epoch"] == epoch)
+        where.append(f"epoch {epoch}")
+    if "phase" in columns:
+        if phase not in set(columns["phase"]):
+            raise ValueError(f"the spikes table has no {phase!r} events to plot (phases "
+                             f"present: {', '.join(sorted(set(columns['phase'])))}).")
+        columns = _rows(columns, columns["phase"] == phase)
+        where.insert(0, SPIKE_PHASE_LABELS.get(phase, phase))
     if not columns["step"].size:
         raise ValueError("the spikes table has no events to plot.")
     if max_steps is not None:
-        keep = columns["step"] < columns["step"].min() + max_steps
-        columns = {name: values[keep] for name, values in columns.items()}
-    return columns
+        columns = _rows(columns, columns["step"] < columns["step"].min() + max_steps)
+    return columns, ", ".join(where)
+
+
+def _titled(title: str, where: str) -> str:
+    return f"{title} ({where})" if where else title
+
+
+def _recorded_steps(window: dict[str, np.ndarray]) -> int:
+    """The steps the events of ``window`` (one epoch and phase) were recorded over, from its
+    ``recorded_steps`` column: the span of their steps is no measure, since it holds the
+    samples between the logged ones that were not recorded."""
+    if "recorded_steps" not in window:
+        raise ValueError("the spikes table has no recorded_steps column (the steps of each "
+                         "epoch and phase it records), so its firing rates are unknown.")
+    counts = np.unique(window["recorded_steps"])
+    if counts.size != 1:
+        raise ValueError("the spike events of one epoch and phase give different numbers of "
+                         f"recorded steps ({', '.join(str(int(n)) for n in counts)}).")
+    return int(counts[0])
 
 
 def layer_sizes(spikes_columns: dict, sizes: dict | None = None) -> dict:
@@ -345,10 +401,11 @@ def layer_sizes(spikes_columns: dict, sizes: dict | None = None) -> dict:
 
 
 def plot_spike_raster(ax: Axes, spikes_columns: dict, epoch: int | None = None,
-                      max_steps: int | None = 500, sizes: dict | None = None) -> Axes:
+                      max_steps: int | None = 500, sizes: dict | None = None,
+                      phase: str = "train") -> Axes:
     """One dot per spike (step, neuron), layers stacked bottom-up in their own colour, for
-    the first ``max_steps`` steps of ``epoch`` (default: the last)."""
-    window = _spike_window(spikes_columns, epoch, max_steps)
+    the first ``max_steps`` steps of ``phase`` in ``epoch`` (default: the last)."""
+    window, where = _spike_window(spikes_columns, epoch, phase, max_steps)
     offset = 0
     for i, (layer, n) in enumerate(layer_sizes(window, sizes).items()):
         rows = window["layer"] == layer
@@ -359,15 +416,15 @@ def plot_spike_raster(ax: Axes, spikes_columns: dict, epoch: int | None = None,
         ax.axhline(offset - 0.5, color="0.8", linewidth=0.6)
     ax.set_ylim(-0.5, offset - 0.5)
     _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=6)
-    return style(ax, "Spike raster", "time step", "neuron (stacked by layer)")
+    return style(ax, _titled("Spike raster", where), "time step", "neuron (stacked by layer)")
 
 
 def plot_population_rate(ax: Axes, spikes_columns: dict, epoch: int | None = None,
                          max_steps: int | None = 500, bin_steps: int = 5,
-                         sizes: dict | None = None) -> Axes:
+                         sizes: dict | None = None, phase: str = "train") -> Axes:
     """Population rate of each layer, spikes per neuron per step, in bins of ``bin_steps``
     steps, over the same window as :func:`plot_spike_raster`."""
-    window = _spike_window(spikes_columns, epoch, max_steps)
+    window, _ = _spike_window(spikes_columns, epoch, phase, max_steps)
     start = window["step"].min()
     n_bins = int((window["step"].max() - start) // bin_steps) + 1
     centres = start + bin_steps * (np.arange(n_bins) + 0.5)
@@ -381,25 +438,38 @@ def plot_population_rate(ax: Axes, spikes_columns: dict, epoch: int | None = Non
                  "spikes / neuron / step")
 
 
+def _rates(window: dict[str, np.ndarray], sizes: dict | None) -> dict:
+    n_steps = _recorded_steps(window)
+    return {layer: np.bincount(window["neuron"][window["layer"] == layer], minlength=n)
+            / n_steps for layer, n in layer_sizes(window, sizes).items()}
+
+
+def firing_rates(spikes_columns: dict, epoch: int | None = None, phase: str = "train",
+                 sizes: dict | None = None) -> dict:
+    """Each neuron's firing rate, per layer, in ``phase`` of ``epoch`` (default: the last):
+    its spikes over the steps recorded (``recorded_steps``), so spikes per step while it
+    was recorded; silent neurons at rate 0 (layer sizes as :func:`layer_sizes` gives)."""
+    return _rates(_spike_window(spikes_columns, epoch, phase, None)[0], sizes)
+
+
 def plot_firing_rate_histogram(ax: Axes, spikes_columns: dict, epoch: int | None = None,
-                               sizes: dict | None = None, bins: int = 30) -> Axes:
-    """Histogram over neurons of each neuron's firing rate (spikes per step over the steps
-    recorded in ``epoch``), one outline per layer; silent neurons count at rate 0."""
-    window = _spike_window(spikes_columns, epoch, None)
-    n_steps = int(window["step"].max() - window["step"].min()) + 1
-    sizes = layer_sizes(window, sizes)
-    rates = {layer: np.bincount(window["neuron"][window["layer"] == layer], minlength=n)
-             / n_steps for layer, n in sizes.items()}
+                               sizes: dict | None = None, bins: int = 30,
+                               phase: str = "train") -> Axes:
+    """Histogram over neurons of the :func:`firing_rates` in ``phase`` of ``epoch``
+    (default: the last), one outline per layer."""
+    window, where = _spike_window(spikes_columns, epoch, phase, None)
+    rates = _rates(window, sizes)
     edges = np.histogram_bin_edges(np.concatenate(list(rates.values())), bins=bins)
     for i, (layer, values) in enumerate(rates.items()):
         ax.hist(values, bins=edges, histtype="step", linewidth=1.6,
                 color=COLOR_CYCLE[i % len(COLOR_CYCLE)], label=f"layer {layer}")
     _legend(ax)
-    return style(ax, "Firing rates per layer", "rate (spikes / step)", "neurons")
+    return style(ax, _titled("Firing rates per layer", where), "rate (spikes / step)",
+                 "neurons")
 
 
 def plot_layer_activity(ax: Axes, spikes_columns: dict) -> Axes:
-    """Graded spikes per neuron per step of every layer against the 1-based epoch, from the
+    """Graded spikes per neuron per step of every layer against the epoch, from the
     per-layer counts of a rate run's ``spikes`` table (events / neuron_steps)."""
     epoch = np.asarray(spikes_columns["epoch"])
     layer = np.asarray(spikes_columns["layer"])
@@ -408,7 +478,7 @@ def plot_layer_activity(ax: Axes, spikes_columns: dict) -> Axes:
     for i, name in enumerate(dict.fromkeys(layer)):  # layers in table order
         rows = np.flatnonzero(layer == name)
         rows = rows[np.argsort(epoch[rows], kind="stable")]
-        ax.plot(epoch[rows] + 1, rate[rows], color=COLOR_CYCLE[i % len(COLOR_CYCLE)],
+        ax.plot(epoch[rows], rate[rows], color=COLOR_CYCLE[i % len(COLOR_CYCLE)],
                 marker="o", markersize=3, linewidth=1.6, label=str(name))
     _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -531,14 +601,13 @@ def plot_energy_per_sample(ax: Axes, period: str, keys, joules: dict[str, np.nda
     ``energy_cost.energy_by_period`` returns it), in the SI unit that suits the largest
     bar (pJ to J)."""
     keys = np.asarray(keys)
-    shown = keys + 1 if period == "epoch" else keys
     per = np.maximum(np.asarray(samples, dtype=float), 1) if samples is not None else 1.0
     energies = {name: np.asarray(values, dtype=float) / per for name, values in joules.items()}
     largest = max(float(np.sum(list(energies.values()), axis=0).max()), 1e-12)
     unit, scale = next((unit, scale) for unit, scale in ENERGY_UNITS if largest >= scale)
     bottom = np.zeros(keys.size)
     for name, values in energies.items():
-        ax.bar(shown, values / scale, bottom=bottom, color=OPS_COLORS[name],
+        ax.bar(keys, values / scale, bottom=bottom, color=OPS_COLORS[name],
                label=OPS_LABELS[name], width=0.8)
         bottom = bottom + values / scale
     _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -552,7 +621,7 @@ def plot_energy_per_sample(ax: Axes, period: str, keys, joules: dict[str, np.nda
 
 def plot_learning_curve_comparison(ax: Axes, runs: dict[str, dict], metric: str = "accuracy",
                                    split: str = "test") -> Axes:
-    """One curve per run of ``metric`` on ``split`` against the 1-based epoch (``runs``:
+    """One curve per run of ``metric`` on ``split`` against the epoch (``runs``:
     label -> metrics table columns)."""
     if metric not in METRIC_LABELS:
         raise ValueError(f"metric must be one of {', '.join(METRIC_LABELS)}, got {metric!r}.")
@@ -562,7 +631,7 @@ def plot_learning_curve_comparison(ax: Axes, runs: dict[str, dict], metric: str 
             continue
         epoch = np.asarray(columns["epoch"])[rows]
         order = np.argsort(epoch, kind="stable")
-        ax.plot(epoch[order] + 1, np.asarray(columns[metric], dtype=float)[rows][order],
+        ax.plot(epoch[order], np.asarray(columns[metric], dtype=float)[rows][order],
                 color=COLOR_CYCLE[i % len(COLOR_CYCLE)], marker="o", markersize=3,
                 linewidth=1.8, label=label)
     _legend(ax)

@@ -1,8 +1,10 @@
 """One self-contained HTML page per run: ``RUN/report.html``.
 
-The page holds the run's summary and final metrics, its full configuration (run.json,
-flattened to dotted keys), the metrics table per epoch, the last Loihi 2 deployment's
-placement and costs (``dynaxx deploy``), and every figure of ``figures.run_figures`` embedded as a base64 PNG (``<img src="data:image/png;base64,...">``)
+The page holds the run's summary and final metrics (of a run that has not finished,
+interrupted or still training, the metrics of its last finished epoch, saying so), its full
+configuration (run.json, flattened to dotted keys), the metrics table per epoch, the last
+Loihi 2 deployment's placement and costs (``dynaxx deploy``), and every figure of
+``figures.run_figures`` embedded as a base64 PNG (``<img src="data:image/png;base64,...">``)
 with inline CSS, so it opens in any browser from the file system, with no server, network
 or other file.
 """
@@ -18,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dynaxx_neuro import params as P
 from dynaxx_neuro.analysis.figures import CAPTIONS, DPI, run_figures
 from dynaxx_neuro.records import DEPLOY_REPORT, RunDir, atomic_write
+from dynaxx_neuro.registry import rule_of
 
 REPORT = "report.html"
 TITLES = {
@@ -96,9 +100,56 @@ def _metrics_section(run: RunDir) -> str:
     split_rank = np.array([SPLIT_ORDER.get(split, len(SPLIT_ORDER))
                            for split in metrics["split"]])
     order = np.lexsort((split_rank, np.asarray(metrics["epoch"])))
-    rows = [[metrics[name][i] + 1 if name == "epoch" else metrics[name][i]
-             for name in columns] for i in order]
-    return html_table(["epoch (1-based)" if c == "epoch" else c for c in columns], rows)
+    return html_table(columns, [[metrics[name][i] for name in columns] for i in order])
+
+
+def planned_epochs(info: dict) -> int | None:
+    """The epochs a run trains in all, on its one epoch axis: run.json's ``epochs`` over
+    every stage of its rule (Hebbian's readout epochs follow its features epochs); just
+    ``epochs`` for a run.json without a configuration."""
+    epochs = info.get("epochs")
+    if epochs is None or "config" not in info:
+        return epochs
+    config = P.from_dict(info["config"])
+    return sum(stage.epochs(config, epochs) for stage in rule_of(config).stages)
+
+
+def last_epoch_metrics(metrics: dict) -> dict[str, object]:
+    """The metrics of the last epoch of a ``metrics`` table, named as in run.json's final
+    metrics: {"epoch": k, "train_accuracy": ..., "train_loss": ..., "val_accuracy": ...}."""
+    epoch = np.asarray(metrics["epoch"])
+    last = int(epoch.max())
+    values: dict[str, object] = {"epoch": last}
+    for i in sorted(np.flatnonzero(epoch == last),
+                    key=lambda i: SPLIT_ORDER.get(metrics["split"][i], len(SPLIT_ORDER))):
+        for name in ("accuracy", "loss"):
+            values[f"{metrics['split'][i]}_{name}"] = metrics[name][i]
+    return values
+
+
+def _metric_table(values: dict) -> str:
+    return html_table(["metric", "value"], [[k, v] for k, v in flatten(values).items()])
+
+
+def _final_section(run: RunDir) -> list[str]:
+    """The final metrics of a finished run. A run without final metrics (they are written
+    when it finishes) or whose metrics table goes past their epoch (resumed for more
+    epochs) is unfinished, interrupted or still training: it shows the metrics of its last
+    finished epoch and says so."""
+    info = run.info()
+    final = info.get("final_metrics") or {}
+    last = (last_epoch_metrics(run.read_table("metrics")) if run.has_table("metrics")
+            else None)
+    if final and (last is None or final.get("epoch") == last["epoch"]):
+        return ["<h2>Final metrics</h2>", _metric_table(final)]
+    if last is None:
+        return ["<h2>Final metrics</h2>", "<p>No epoch has finished yet.</p>"]
+    planned = planned_epochs(info)
+    of = "" if planned is None else f" of {planned}"
+    return ["<h2>Metrics of the last finished epoch</h2>",
+            f"<p>Unfinished (interrupted, or still training) after epoch {last['epoch']}{of}: "
+            "that epoch's metrics from the metrics table (the final metrics are written when "
+            "the run finishes).</p>", _metric_table(last)]
 
 
 def _deployment_section(run: RunDir) -> list[str]:
@@ -129,7 +180,6 @@ def _deployment_section(run: RunDir) -> list[str]:
 def report_html(run: RunDir, sample: int = 0, directions: str = "pca") -> str:
     """The report page of a run as one HTML string."""
     info = run.info()
-    final = info.get("final_metrics") or {}
     config = {key: value for key, value in info.items() if key != "final_metrics"}
     figures = run_figures(run, sample, directions)
     title = f"{info.get('rule', 'run').upper()} run {run.path.resolve().name}"
@@ -143,9 +193,7 @@ def report_html(run: RunDir, sample: int = 0, directions: str = "pca") -> str:
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="subtitle">{html.escape(subtitle)}</p>',
-        "<h2>Final metrics</h2>",
-        html_table(["metric", "value"], [[k, v] for k, v in flatten(final).items()])
-        if final else "<p>No epoch has finished yet.</p>",
+        *_final_section(run),
         "<h2>Metrics per epoch</h2>", _metrics_section(run),
     ]
     for name, fig in figures.items():

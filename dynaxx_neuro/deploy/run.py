@@ -86,7 +86,8 @@ def deploy(path, target: str = "loihi2", out=None, require_hardware: bool = Fals
         "run": str(run.dir.path), "rule": spec.name, "graph": spec.graph or spec.name,
         "target": target, "hardware": hardware,
         "run_config": "Loihi2HwCfg" if hardware else "Loihi2SimCfg",
-        "backend": spec.chip.backend, "checkpoint_epoch": epoch, "written": utc_now(),
+        "backend": spec.chip.backend, "checkpoint_epoch": epoch + 1,  # numbered from 1
+        "written": utc_now(),
         "processes": [row.to_dict() for row in rows],
         "totals": {**{k: v for k, v in dataclasses.asdict(graph_totals).items()
                       if not k.startswith("busiest")}, "fits": not graph_totals.problems},
@@ -123,17 +124,19 @@ def compare_predictions(run: Run, result, hardware: bool) -> dict:
 
 
 def compare_learning(run: Run, epoch: int, hardware: bool) -> dict:
-    """One epoch of learning from the checkpoint on the target and on the reference: the
-    fraction of every checkpointed array's entries that agree."""
+    """One epoch of learning from the checkpoint of the epoch of index ``epoch`` on the
+    target and on the reference: the epoch learned, by its number (the one after the
+    checkpoint's: index ``epoch`` + 1, number ``epoch`` + 2), and the fraction of every
+    checkpointed array's entries that agree."""
     chip = run.spec.chip
     from dynaxx_neuro.networks.lava_graph import on_target
     with on_target(hardware):
         learned = _learn_one_epoch(run, epoch, chip.backend)
     if not hardware and chip.reference == chip.backend:
-        return {"epoch": epoch + 1, "agreement": None}
+        return {"epoch": epoch + 2, "agreement": None}
     reference = _learn_one_epoch(run, epoch, chip.reference)
     equal = sum(int(np.sum(learned[k] == reference[k])) for k in learned)
-    return {"epoch": epoch + 1, "reference": chip.reference,
+    return {"epoch": epoch + 2, "reference": chip.reference,
             "agreement": equal / sum(a.size for a in learned.values())}
 
 

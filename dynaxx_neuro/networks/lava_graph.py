@@ -6,7 +6,8 @@ live outside their Process's folder are named in ``exception_proc_model_map``, w
 compiler looks up by Process *instance* (``models.model_map`` gives ours per tag; Lava's own
 processes, such as LIF or LearningDense, are found by Lava); the runtime starts on the
 first ``run`` and must be stopped (:meth:`LavaGraph.stop`, which every runner's ``close``
-calls from the training loop's ``finally``); and every ``Var.get`` is a serial round trip,
+calls from the training loop's ``finally``; ``lava_teardown`` makes sure it ends, whatever
+interrupted it); and every ``Var.get`` is a serial round trip,
 so progress is read from a few counters every ``progress_periods`` periods, not per batch.
 
 Graphs run on ``Loihi2SimCfg`` unless a deployment chose a chip: inside
@@ -20,6 +21,8 @@ for the graphs of Loihi parts, built anew every epoch.
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -29,6 +32,9 @@ import numpy as np
 
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import n_train_batches
+from dynaxx_neuro.interrupt import signals_held
+from dynaxx_neuro.networks.lava_teardown import (LavaProcessFailed, WorkerWatch, failures,
+                                                 kill_runtime, quiet_workers, stop_runtime)
 from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
 
 
@@ -77,15 +83,31 @@ class LavaGraph:
         self.driver, self.tag = processes[0], tag
         self.run_cfg = config_class(select_tag=tag,
                                     exception_proc_model_map=model_map(processes, tag))
-        self.started, self.steps_run = False, 0
+        self.started, self.steps_run, self._before = False, 0, set()
         if target is not None:
             target.graphs.append(self)
 
     def run(self, steps: int) -> None:
-        """Advance the graph by ``steps`` time steps (starting the runtime the first time)."""
+        """Advance the graph by ``steps`` time steps (starting the runtime the first time).
+
+        Whatever interrupts a run (a signal, a model that raised, a worker that died) kills
+        the runtime before it propagates (``lava_teardown``); a worker's failure is raised
+        as :class:`LavaProcessFailed` naming what it raised."""
         from lava.magma.core.run_conditions import RunSteps
-        self.started = True  # a failed first run still leaves worker processes to stop
-        self.driver.run(condition=RunSteps(num_steps=steps), run_cfg=self.run_cfg)
+        if not self.started:  # a failed first run still leaves worker processes to stop
+            self.started, self._before = True, set(multiprocessing.active_children())
+        watch = WorkerWatch(self.driver)
+        try:
+            with quiet_workers(), watch:
+                self.driver.run(condition=RunSteps(num_steps=steps), run_cfg=self.run_cfg)
+        except BaseException as error:
+            failed = failures(self.driver.runtime) or [
+                f"a worker ended with exit code {code}" for code in watch.ended]
+            with signals_held():
+                self._kill()
+            if failed and not isinstance(error, KeyboardInterrupt):
+                raise LavaProcessFailed(f"a Lava process failed: {failed[0]}") from None
+            raise
         self.steps_run += steps
 
     def processes(self) -> list:
@@ -99,10 +121,23 @@ class LavaGraph:
             raise RuntimeError("the Lava graph has not run yet; run an epoch first.")
 
     def stop(self) -> None:
-        """Stop the Lava runtime (its OS processes)."""
-        if self.started:
-            self.started = False
-            self.driver.stop()
+        """Stop the Lava runtime (its OS processes and shared memory): killed at once when
+        called while an exception propagates (a signal may have cut a channel message in
+        half), else by Lava's own stop, killed if that does not return in
+        ``lava_teardown.STOP_TIMEOUT_S``."""
+        if not self.started:
+            return
+        with signals_held():
+            if sys.exc_info()[0] is not None or self.driver.runtime is None:
+                self._kill()
+            else:
+                self.started = False
+                stop_runtime(self.driver.runtime)
+
+    def _kill(self) -> None:
+        self.started = False
+        forked = set(multiprocessing.active_children()) - self._before
+        kill_runtime(self.driver.runtime, forked)
 
 
 def run_training_periods(graph: LavaGraph, readout, n_periods: int, period: int,

@@ -23,7 +23,9 @@ import numpy as np
 
 from dynaxx_neuro.activity import EpochActivity
 from dynaxx_neuro.cycle import SIGNS, epoch_order, stream
+from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ep
+from dynaxx_neuro.memory import MemoryModel
 from dynaxx_neuro.params import Int, TupleOf, option, require, validate
 from dynaxx_neuro.registry import Backend, RuleSpec, Stage
 
@@ -51,6 +53,11 @@ class EPConfig:
         require(lrs is None or len(lrs) == len(self.hidden) + 1,
                 f"--lrs must hold {len(self.hidden) + 1} rates (one per weight layer), "
                 f"got {lrs and len(lrs)}.")
+        # With symmetric nudging a batch at -beta runs the -beta phase first and divides
+        # by -2 beta: the same update, bit for bit, so the sign drawn changes nothing.
+        require(not (self.learning.random_sign and self.schedule.symmetric),
+                "--random-sign has no effect with symmetric nudging (the +beta and -beta "
+                "phases swap and the update stays the same); add --one-sided or leave it out.")
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -271,7 +278,23 @@ def ep_activity(sizes: tuple[int, ...], events: np.ndarray, period: int,
                          learning_updates=int(n_samples * synapses), samples=n_samples)
 
 
+def memory_numbers(config: EPConfig, data: Splits) -> int:
+    """The numbers a run of ``config`` holds at once (``memory.MemoryModel``): the weights
+    and biases with their momentum velocities, the backward copies of W_l^T (l >= 1) with
+    theirs, one contrastive dW per synapse (the update's), and per batch of B samples eight
+    (B, n) arrays per layer (states, drives, rates, the free equilibrium, the three
+    recorded phase ends) and the logged settling energies."""
+    sizes, batch = config.sizes, config.batch_size
+    synapses = sum(n_pre * n_post for n_pre, n_post in zip(sizes, sizes[1:]))
+    backward = synapses - sizes[0] * sizes[1]
+    buffers = 8 * batch * sum(sizes) + 3 * config.log_batches * config.schedule.period * batch
+    return 2 * (synapses + backward + sum(sizes[1:])) + synapses + backward + buffers
+
+
+MEMORY = MemoryModel(memory_numbers, ("hidden",))
+
 SPEC = RuleSpec(
+    memory=MEMORY,
     name="ep",
     graph="rate",
     summary="Equilibrium propagation (Scellier & Bengio 2017) on Lava or NumPy.",

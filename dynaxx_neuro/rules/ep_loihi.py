@@ -26,8 +26,10 @@ import numpy as np
 
 from dynaxx_neuro.activity import EpochActivity
 from dynaxx_neuro.cycle import TRAIN, Slot
+from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ep
 from dynaxx_neuro.kernels import ep_fixed as fx
+from dynaxx_neuro.memory import MemoryModel
 from dynaxx_neuro.params import Bool, Int, Optional, TupleOf, option, validate
 from dynaxx_neuro.registry import Backend, ChipGraph, RuleSpec, Stage
 from dynaxx_neuro.rules.ep import ep_activity
@@ -262,7 +264,25 @@ def chip_programs(config: EPLoihiConfig) -> dict[str, dict[str, int]]:
                              "post factors": fx.TRACE_MAX.bit_length()}}
 
 
+def memory_numbers(config: EPLoihiConfig, data: Splits) -> int:
+    """The numbers a run of ``config`` holds at once (``memory.MemoryModel``): the engine
+    weights of every synapse (forward, backward copy, bias), the learning engine's products
+    and updated weights of one synapse (twice the largest matrix), the quantised inputs of
+    every sample, and the evaluation of a whole split at once: four neuron states (s,
+    s_free, s_held, r) and a drive per neuron for each of its samples."""
+    sizes = config.sizes
+    matrices = [n_pre * n_post for n_pre, n_post in zip(sizes, sizes[1:])]
+    synapses = sum(matrices) + sum(matrices[1:]) + sum(sizes[1:])
+    n_samples = len(data.x_train) + len(data.x_val) + len(data.x_test)
+    split = max(len(data.x_val), len(data.x_test))
+    return (synapses + 2 * max(matrices) + n_samples * sizes[0]
+            + 5 * split * sum(sizes[1:]))
+
+
+MEMORY = MemoryModel(memory_numbers, ("hidden",))
+
 SPEC = RuleSpec(
+    memory=MEMORY,
     name="ep",
     graph="loihi",
     summary="Equilibrium propagation on Loihi parts: LearningDense synapses with an EP "

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.activity import EpochActivity
-from dynaxx_neuro.cycle import DROPOUT, SIGNS, TRAIN, EpochCycle, stream
+from dynaxx_neuro.cycle import DROPOUT, SIGNS, TRAIN, VAL, EpochCycle, stream
+from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ff
+from dynaxx_neuro.memory import MemoryModel
 from dynaxx_neuro.params import (Int, OneOf, Optional, Real, TupleOf, option, require,
                                  validate)
 from dynaxx_neuro.registry import Backend, RuleSpec, Stage
@@ -495,7 +497,24 @@ def ff_activity(config: FFConfig, events: np.ndarray, n_samples: int) -> EpochAc
                          learning_updates=n_samples * weights, samples=n_samples)
 
 
+def memory_numbers(config: FFConfig, data: Splits) -> int:
+    """The numbers a run of ``config`` holds at once (``memory.MemoryModel``): every weight
+    and bias of the layers and of the readout four times (the value, Adam's two moments and
+    the gradient); per period of B samples, every pass's input, normalised inputs and
+    activities (training or evaluation periods, whichever streams more passes); and the
+    readout probabilities and label goodness of every validation and test sample."""
+    sizes, classes = config.sizes, config.n_classes
+    tensors = (sum((n_pre + 1) * n_post for n_pre, n_post in zip(sizes, sizes[1:]))
+               + classes * (sum(config.hidden) + 1))
+    passes = max(len(config.passes(TRAIN)), len(config.passes(VAL)))
+    buffers = passes * config.batch_size * 2 * sum(sizes)
+    return 4 * tensors + buffers + 2 * classes * (len(data.x_val) + len(data.x_test))
+
+
+MEMORY = MemoryModel(memory_numbers, ("hidden",))
+
 SPEC = RuleSpec(
+    memory=MEMORY,
     name="ff",
     graph="rate",
     summary="Forward-forward (Hinton 2022), supervised with the label in the input.",

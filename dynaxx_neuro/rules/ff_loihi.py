@@ -49,8 +49,10 @@ import numpy as np
 
 from dynaxx_neuro.activity import EpochActivity
 from dynaxx_neuro.cycle import SIGNS, TRAIN, Slot, stream
+from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ep_fixed, ff
 from dynaxx_neuro.kernels import ff_fixed as fx
+from dynaxx_neuro.memory import MemoryModel
 from dynaxx_neuro.params import Int, Optional, Real, TupleOf, option, validate
 from dynaxx_neuro.registry import Backend, ChipGraph, RuleSpec, Stage
 
@@ -363,7 +365,24 @@ def chip_steps(config: FFLoihiConfig) -> tuple[int, int]:
     return config.timing.train_period, config.timing.eval_period
 
 
+def memory_numbers(config: FFLoihiConfig, data: Splits) -> int:
+    """The numbers a run of ``config`` holds at once (``memory.MemoryModel``): the engine
+    weights and biases of every layer twice (the integers and the float copy the drives
+    use), the learning engine's products and updated weights of one synapse (twice the
+    largest matrix), and the evaluation of a whole split one label at a time: its inputs
+    with the label embedded, three arrays of the widest layer (activity, squares,
+    normalised payload) and every layer's goodness of every label, per sample."""
+    sizes = config.sizes
+    matrices = [(n_pre + 1) * n_post for n_pre, n_post in zip(sizes, sizes[1:])]
+    split = max(len(data.x_val), len(data.x_test))
+    per_sample = sizes[0] + 3 * max(config.hidden) + config.n_classes * config.n_layers
+    return 2 * sum(matrices) + 2 * max(matrices) + split * per_sample
+
+
+MEMORY = MemoryModel(memory_numbers, ("hidden",))
+
 SPEC = RuleSpec(
+    memory=MEMORY,
     name="ff",
     graph="loihi",
     summary="Forward-forward on Loihi parts: LearningDense synapses with the FF rule as "

@@ -38,6 +38,7 @@ from dynaxx_neuro.activity import EpochActivity
 from dynaxx_neuro.cycle import Launch
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import hebbian as hb
+from dynaxx_neuro.memory import MemoryModel
 from dynaxx_neuro.params import (Fraction, Int, OneOf, Optional, Real, option, require,
                                  validate)
 from dynaxx_neuro.records import peak_rss_mb
@@ -101,6 +102,18 @@ class ReadoutConfig:
         activation is not plain ReLU, so the learned features always face both)."""
         plain = self.feature_power == 1.0 and self.feature_inhibition is None
         return FEATURE_SETS if plain else FEATURE_SETS + ("random_relu",)
+
+    def memory_numbers(self, n_inputs: int, hidden: int, n_classes: int,
+                       n_samples: int) -> int:
+        """The numbers the readout stage holds at once besides the layer
+        (``memory.MemoryModel``): the standardised features of all ``n_samples`` samples of
+        the three splits for every feature set (``hidden`` wide, the pixels ``n_inputs``),
+        the random sets' weights R (hidden, n_inputs), and every readout's weights and bias
+        with their momentum."""
+        widths = [n_inputs if name == "pixels" else hidden for name in self.feature_sets]
+        randoms = sum(name.startswith("random") for name in self.feature_sets)
+        return (sum(n_samples * width + 2 * n_classes * (width + 1) for width in widths)
+                + randoms * hidden * n_inputs)
 
 
 @dataclass(frozen=True)
@@ -321,6 +334,22 @@ def prepare_data(config: HebbianConfig, data: Splits) -> Splits:
     return whiten_inputs(data, config.zca_epsilon)
 
 
+def memory_numbers(config: HebbianConfig, data: Splits) -> int:
+    """The numbers a run of ``config`` holds at once (``memory.MemoryModel``), the larger of
+    its two stages: the features stage holds the weights three times (W, the rule's update
+    and the products it is built from) and the thresholds, and per batch of B samples the
+    inputs and four (B, hidden) arrays (drive, activity and the rule's two terms); the
+    readout stage holds the layer and ``ReadoutConfig.memory_numbers``."""
+    n_inputs, hidden, batch = config.n_inputs, config.hidden, config.batch_size
+    layer = hidden * n_inputs + hidden
+    features = 3 * layer + batch * (4 * hidden + n_inputs)
+    n_samples = len(data.x_train) + len(data.x_val) + len(data.x_test)
+    return max(features, layer + config.readout.memory_numbers(n_inputs, hidden,
+                                                               config.n_classes, n_samples))
+
+
+MEMORY = MemoryModel(memory_numbers, ("hidden",))
+
 # The settings of README.md's and BENCHMARKS.md's KHU Fashion-MNIST run ("Hebbian features",
 # 88.2 % test): 2000 units, lr 0.04 falling linearly over 40 epochs, whitened inputs,
 # inhibited squared features, readout decay 0.92 over 30 epochs. MNIST has no Hebbian figure
@@ -331,6 +360,7 @@ _FASHION = {"hidden": 2000, "lr_schedule": "linear", "epochs": 40, "zca_epsilon"
             "readout_epochs": 30}
 
 SPEC = RuleSpec(
+    memory=MEMORY,
     name="hebbian",
     graph="rate",
     summary="Hebbian features (Oja, BCM or competing hidden units), then linear readouts on "

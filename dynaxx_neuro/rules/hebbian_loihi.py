@@ -41,9 +41,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynaxx_neuro.activity import EpochActivity
+from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ep_fixed as fx
 from dynaxx_neuro.kernels import hebbian as hb
 from dynaxx_neuro.kernels import hebbian_fixed as hf
+from dynaxx_neuro.memory import MemoryModel
 from dynaxx_neuro.params import Int, OneOf, Optional, option, require, validate
 from dynaxx_neuro.records import peak_rss_mb
 from dynaxx_neuro.registry import Backend, ChipGraph, RuleSpec, Stage
@@ -389,9 +391,27 @@ def prepare_data(config: HebbianLoihiConfig, data):
     return data
 
 
+def memory_numbers(config: HebbianLoihiConfig, data: Splits) -> int:
+    """The numbers a run of ``config`` holds at once (``memory.MemoryModel``), the larger of
+    its two stages: the features stage holds the engine weights of F and (Oja) B, the
+    thresholds, the learning engine's products and updated weights of one synapse (twice
+    W) and the quantised inputs it streams; the readout stage holds the layer and
+    ``ReadoutConfig.memory_numbers`` (``rules.hebbian``)."""
+    n_inputs, hidden = config.n_inputs, config.hidden
+    layer = (1 if config.bcm else 2) * hidden * n_inputs + hidden
+    streamed = n_streamed(config, len(data.x_train)) * n_inputs
+    n_samples = len(data.x_train) + len(data.x_val) + len(data.x_test)
+    return max(layer + 2 * hidden * n_inputs + streamed,
+               layer + config.readout.memory_numbers(n_inputs, hidden, config.n_classes,
+                                                     n_samples))
+
+
+MEMORY = MemoryModel(memory_numbers, ("hidden",))
+
 _RUNNERS = "dynaxx_neuro.networks.hebbian_loihi_"
 
 SPEC = RuleSpec(
+    memory=MEMORY,
     name="hebbian",
     graph="loihi",
     summary="Oja's subspace rule or BCM on Loihi parts: LearningDense synapses with a "

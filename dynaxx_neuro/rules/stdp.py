@@ -62,6 +62,7 @@ from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels.neurons import ATRLIFFloat
 from dynaxx_neuro.kernels.stdp import (STDPRule, assign_labels, label_proportions,
                                        normalise_rows, vote)
+from dynaxx_neuro.memory import MemoryModel
 from dynaxx_neuro.params import (Fraction, Int, OneOf, Optional, Real, option, require,
                                  validate)
 from dynaxx_neuro.registry import Backend, ChipGraph, RuleSpec, Stage
@@ -291,8 +292,9 @@ def read_out(counts: np.ndarray, y_label: np.ndarray, config: STDPConfig) -> np.
 def pass_tables(phase: str, record: PassRecord, config: STDPConfig, learn: bool,
                 epoch: int, first_step: int = 0) -> dict[str, dict[str, np.ndarray]]:
     """The ``spikes`` (events of the logged samples: epoch, phase, sample, step, layer,
-    neuron; steps count within the epoch from ``first_step``) and ``ops`` (one row per
-    sample, the columns of ``analysis.energy_cost``) rows of one pass.
+    neuron; steps count within the epoch from ``first_step``; recorded_steps, the steps of
+    the pass recorded, which firing rates divide by) and ``ops`` (one row per sample, the
+    columns of ``analysis.energy_cost``) rows of one pass.
 
     Counters per sample: synaptic_ops = input spikes x n_neurons (feed-forward fan-out) +
     neuron spikes x (n_neurons - 1) (inhibition fan-out); neuron_updates = n_neurons x
@@ -309,10 +311,12 @@ def pass_tables(phase: str, record: PassRecord, config: STDPConfig, learn: bool,
         layers.append(np.full(len(rows), layer))
         neurons.append(columns)
     steps = np.concatenate(steps)
+    n_samples = len(record.counts)
+    recorded = pass_cycle(config, n_samples, learn).n_logged * period
     spikes = {"epoch": np.full(len(steps), epoch), "phase": np.full(len(steps), phase),
               "sample": steps // period, "step": steps + first_step,
-              "layer": np.concatenate(layers).astype(str), "neuron": np.concatenate(neurons)}
-    n_samples = len(record.counts)
+              "layer": np.concatenate(layers).astype(str), "neuron": np.concatenate(neurons),
+              "recorded_steps": np.full(len(steps), recorded)}
     inputs, outputs = record.input_spikes[:n_samples], record.counts.sum(axis=1)
     ops = {"epoch": np.full(n_samples, epoch), "phase": np.full(n_samples, phase),
            "sample": np.arange(n_samples), "samples": np.ones(n_samples, dtype=int),
@@ -372,7 +376,27 @@ def subsets(config: STDPConfig, data: Splits) -> Splits:
                                y_val=y_val, x_test=x_test, y_test=y_test)
 
 
+def memory_numbers(config: STDPConfig, data: Splits) -> int:
+    """The numbers a run of ``config`` holds at once (``memory.MemoryModel``): the weights
+    three times (the pass's own copy, the pair rule's update, the weights it hands back),
+    the thresholds and the traces, a pass's images (the shuffled training split, or the
+    labelling, validation and test samples, copied) with their spike counts, and the
+    rasters of the logged samples."""
+    n, n_inputs = config.neurons.n_neurons, config.n_inputs
+    n_train = len(data.x_train)
+    labelling = min(config.n_label or n_train, n_train)
+    images = max(n_train, labelling + len(data.x_val) + len(data.x_test))
+    period = max(sum(config.presentation.schedule(True)),
+                 sum(config.presentation.schedule(False)))
+    return (3 * n * n_inputs + 4 * (n + n_inputs) + images * (n_inputs + n)
+            + config.n_logged * period * (n + n_inputs))
+
+
+MEMORY = MemoryModel(memory_numbers, ("n_neurons",))
+
+
 SPEC = RuleSpec(
+    memory=MEMORY,
     name="stdp",
     summary="Pair STDP in a Diehl & Cook network of Lava's ATRLIF and LearningDense "
             "processes: lava (floating_pt models), lava-fixed (fixed_pt models) or numpy "
