@@ -57,6 +57,10 @@ class _Command(click.Group):
         except (ValueError, OSError, RuntimeError) as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+        except MemoryError:  # what memory.require_memory's estimate did not foresee
+            click.echo("error: the run ran out of memory; make the network or the batch "
+                       "smaller.", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
 
 
 @click.group(cls=_Command)

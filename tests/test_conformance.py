@@ -109,6 +109,36 @@ def test_resume_equals_an_uninterrupted_run_bit_for_bit(spec, tmp_path):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_epochs_are_numbered_from_one_and_a_damaged_checkpoint_falls_back(spec, tmp_path,
+                                                                         capsys):
+    """Final metrics, eval, checkpoint files and the metrics table number the epochs of a
+    run from 1; a truncated newest checkpoint is named in a warning and eval uses the one
+    before it; a folder that is not empty takes no new run; a resume refuses a change of
+    the network's widths, naming the option."""
+    config, settings = _small(spec)
+    run = train(config, settings, tmp_path / "run", show_progress=False)
+    total = sum(stage.epochs(config, settings.epochs) for stage in spec.stages)
+    assert run.info()["final_metrics"]["epoch"] == total
+    assert evaluate_run(run.path)["epoch"] == total
+    assert max(run.read_table("metrics")["epoch"]) == total
+    newest = run.path / "checkpoints" / f"epoch-{total:05d}.npz"
+    assert sorted(p.name for p in newest.parent.iterdir())[-1] == newest.name
+    newest.write_bytes(newest.read_bytes()[:100])
+    capsys.readouterr()
+    assert evaluate_run(run.path)["epoch"] == total - 1
+    warning = capsys.readouterr().err
+    assert newest.name in warning and f"epoch-{total - 1:05d}.npz" in warning, warning
+    with pytest.raises(ValueError, match="not empty"):
+        train(config, settings, run.path / "checkpoints", show_progress=False)
+    hidden, key = next((P.option_name(f), path[-1]) for f, path in P.cli_fields(spec.config)
+                       if path[-1] in ("hidden", "n_neurons"))
+    width = P.get_leaf(config, key)
+    wider = tuple(w + 1 for w in width) if isinstance(width, tuple) else width + 1
+    with pytest.raises(ValueError, match=f"{hidden} cannot change when resuming"):
+        resume(run.path, {key: wider}, show_progress=False)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_eval_reproduces_the_final_metrics(spec, tmp_path):
     config, settings = _small(spec)
     run = train(config, settings, tmp_path / "run", show_progress=False)

@@ -141,7 +141,7 @@ def compare_learning(run: Run, epoch: int, hardware: bool) -> dict:
 
 
 def _learn_one_epoch(run: Run, epoch: int, backend: str) -> dict[str, np.ndarray]:
-    _, arrays = run.dir.last_checkpoint()
+    _, arrays = run.checkpoint()
     stage, first, end = run.bounds()[-1]
     runner = make_runner(run.spec, stage, backend, run.config, run.data(),
                          stage.parameters.from_arrays(arrays, run.config), run.settings.seed,

@@ -98,8 +98,10 @@ class LavaGraph:
             self.started, self._before = True, set(multiprocessing.active_children())
         watch = WorkerWatch(self.driver)
         try:
-            with quiet_workers(), watch:
-                self.driver.run(condition=RunSteps(num_steps=steps), run_cfg=self.run_cfg)
+            if self.driver.runtime is None:
+                self._start()
+            with watch:
+                self.driver.run(condition=RunSteps(num_steps=steps))
         except BaseException as error:
             failed = failures(self.driver.runtime) or [
                 f"a worker ended with exit code {code}" for code in watch.ended]
@@ -109,6 +111,14 @@ class LavaGraph:
                 raise LavaProcessFailed(f"a Lava process failed: {failed[0]}") from None
             raise
         self.steps_run += steps
+
+    def _start(self) -> None:
+        """Compile the graph, then start its runtime with signals held: the runtime forks
+        its workers, and a signal raised inside a fork's handlers would be lost, leaving a
+        lock held that the workers then wait on forever (logging's, for one)."""
+        executable = self.driver.compile(self.run_cfg)
+        with signals_held(), quiet_workers():
+            self.driver.create_runtime(executable=executable)
 
     def processes(self) -> list:
         """Every process connected to the driver (what Lava's compiler would map)."""
