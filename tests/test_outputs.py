@@ -121,8 +121,11 @@ def test_firing_rates_are_spikes_per_recorded_step_of_training(tmp_path):
     rates = firing_rates(spikes, sizes={"input": N_IN, "excitatory": N_OUT})
     np.testing.assert_allclose(rates["input"], [0.5, 1.0] + [0.0] * (N_IN - 2))
     np.testing.assert_allclose(rates["excitatory"], [0.0, 0.0, 0.25])
+    # the table holds the layer sizes: silent neurons after the last that spiked count too
+    assert {layer: len(r) for layer, r in firing_rates(spikes).items()} == {
+        "input": N_IN, "excitatory": N_OUT}
     evaluation = firing_rates(spikes, phase="eval")
-    np.testing.assert_allclose(evaluation["input"], [1.0, 1.0])
+    np.testing.assert_allclose(evaluation["input"], [1.0, 1.0] + [0.0] * (N_IN - 2))
     ax = plot_firing_rate_histogram(new_ax(), spikes)
     assert ax.get_title() == "Firing rates per layer (training, epoch 1)"
     outline = np.concatenate([patch.get_xy()[:, 0] for patch in ax.patches])

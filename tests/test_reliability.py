@@ -173,9 +173,17 @@ def test_when_no_checkpoint_loads_eval_and_plot_say_which_and_why(two_epochs, tm
     run = _copy(two_epochs, tmp_path)
     for name in ("epoch-00001.npz", "epoch-00002.npz"):
         _damage(run / "checkpoints" / name, "empty")
-    line = _refused(_invoke(["eval", str(run)]), "epoch-00002.npz", "empty",
-                    "none of the 1 older")
-    assert "Traceback" not in line
+    _refused(_invoke(["eval", str(run)]), "epoch-00002.npz", "empty", "none of the 1 older")
+    _refused(_invoke(["plot", str(run)]), "epoch-00002.npz", "empty")
+
+
+def test_plot_warns_about_a_damaged_checkpoint_and_draws_from_the_one_before(two_epochs,
+                                                                              tmp_path):
+    run = _copy(two_epochs, tmp_path)
+    _damage(run / "checkpoints" / "epoch-00002.npz", "random")
+    result = _invoke(["plot", str(run)])
+    assert result.exit_code == 0, result.stderr
+    assert "epoch-00002.npz" in result.stderr and "using epoch-00001.npz" in result.stderr
 
 
 def test_a_truncated_run_json_is_named(two_epochs, tmp_path):

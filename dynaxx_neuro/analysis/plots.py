@@ -393,10 +393,11 @@ def _recorded_steps(window: dict[str, np.ndarray]) -> int:
 
 
 def layer_sizes(spikes_columns: dict, sizes: dict | None = None) -> dict:
-    """Neurons per layer: ``sizes`` where given, else the largest neuron index seen + 1."""
+    """Neurons per layer: ``sizes`` where given, else the table's ``layer_size`` column, else
+    (tables written before it) the largest neuron index seen + 1."""
     layers = np.asarray(spikes_columns["layer"])
-    neurons = np.asarray(spikes_columns["neuron"])
-    found = {layer: int(neurons[layers == layer].max()) + 1 for layer in np.unique(layers)}
+    known = np.asarray(spikes_columns.get("layer_size", spikes_columns["neuron"] + 1))
+    found = {layer: int(known[layers == layer].max()) for layer in np.unique(layers)}
     return {layer: (sizes or {}).get(layer, n) for layer, n in found.items()}
 
 

@@ -294,7 +294,6 @@ def memory_numbers(config: EPConfig, data: Splits) -> int:
 MEMORY = MemoryModel(memory_numbers, ("hidden",))
 
 SPEC = RuleSpec(
-    memory=MEMORY,
     name="ep",
     graph="rate",
     summary="Equilibrium propagation (Scellier & Bengio 2017) on Lava or NumPy.",
@@ -306,4 +305,5 @@ SPEC = RuleSpec(
     hidden_sizes=lambda config: config.hidden,
     dataset_defaults={"fashion-mnist": {"hidden": (500,)}, "mnist": {"hidden": (500,)}},
     small={"hidden": (12,), "t_free": 4, "t_nudge": 2, "batch_size": 50, "epochs": 2},
+    memory=MEMORY,
 )

@@ -282,7 +282,6 @@ def memory_numbers(config: EPLoihiConfig, data: Splits) -> int:
 MEMORY = MemoryModel(memory_numbers, ("hidden",))
 
 SPEC = RuleSpec(
-    memory=MEMORY,
     name="ep",
     graph="loihi",
     summary="Equilibrium propagation on Loihi parts: LearningDense synapses with an EP "
@@ -302,4 +301,5 @@ SPEC = RuleSpec(
                    steps=lambda config: (config.timing.period, config.schedule.free_end + 1)),
     prepare_data=lambda config, splits: splits.first_train(config.train_samples),
     small={"hidden": (12,), "t_free": 4, "t_nudge": 2, "epochs": 2, "train_samples": 40},
+    memory=MEMORY,
 )

@@ -514,7 +514,6 @@ def memory_numbers(config: FFConfig, data: Splits) -> int:
 MEMORY = MemoryModel(memory_numbers, ("hidden",))
 
 SPEC = RuleSpec(
-    memory=MEMORY,
     name="ff",
     graph="rate",
     summary="Forward-forward (Hinton 2022), supervised with the label in the input.",
@@ -529,4 +528,5 @@ SPEC = RuleSpec(
     dataset_defaults={"fashion-mnist": {"batch_size": 100, "predict": "goodness",
                                         "epochs": 10}},
     small={"hidden": (24, 16), "batch_size": 100, "epochs": 2},
+    memory=MEMORY,
 )

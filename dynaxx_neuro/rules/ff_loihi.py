@@ -382,7 +382,6 @@ def memory_numbers(config: FFLoihiConfig, data: Splits) -> int:
 MEMORY = MemoryModel(memory_numbers, ("hidden",))
 
 SPEC = RuleSpec(
-    memory=MEMORY,
     name="ff",
     graph="loihi",
     summary="Forward-forward on Loihi parts: LearningDense synapses with the FF rule as "
@@ -404,4 +403,5 @@ SPEC = RuleSpec(
     small={"hidden": (8,), "epochs": 2, "train_samples": 30},
     chip=ChipGraph(backend="lava-fixed", reference="numpy-fixed", programs=chip_programs,
                    steps=chip_steps),
+    memory=MEMORY,
 )

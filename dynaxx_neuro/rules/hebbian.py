@@ -360,7 +360,6 @@ _FASHION = {"hidden": 2000, "lr_schedule": "linear", "epochs": 40, "zca_epsilon"
             "readout_epochs": 30}
 
 SPEC = RuleSpec(
-    memory=MEMORY,
     name="hebbian",
     graph="rate",
     summary="Hebbian features (Oja, BCM or competing hidden units), then linear readouts on "
@@ -383,4 +382,5 @@ SPEC = RuleSpec(
     prepare_data=prepare_data,
     label=lambda config: f"hebbian-{config.rule}",
     small={"hidden": 16, "batch_size": 50, "readout_epochs": 2, "epochs": 2},
+    memory=MEMORY,
 )

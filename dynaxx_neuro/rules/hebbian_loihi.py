@@ -411,7 +411,6 @@ MEMORY = MemoryModel(memory_numbers, ("hidden",))
 _RUNNERS = "dynaxx_neuro.networks.hebbian_loihi_"
 
 SPEC = RuleSpec(
-    memory=MEMORY,
     name="hebbian",
     graph="loihi",
     summary="Oja's subspace rule or BCM on Loihi parts: LearningDense synapses with a "
@@ -437,4 +436,5 @@ SPEC = RuleSpec(
     chip=ChipGraph(backend="lava-fixed", reference="numpy-fixed", programs=chip_programs,
                    steps=lambda config: (config.period, hf.INFERENCE_PERIOD)),
     small={"hidden": 8, "epochs": 2, "train_samples": 30, "readout_epochs": 2},
+    memory=MEMORY,
 )

@@ -293,7 +293,8 @@ def pass_tables(phase: str, record: PassRecord, config: STDPConfig, learn: bool,
                 epoch: int, first_step: int = 0) -> dict[str, dict[str, np.ndarray]]:
     """The ``spikes`` (events of the logged samples: epoch, phase, sample, step, layer,
     neuron; steps count within the epoch from ``first_step``; recorded_steps, the steps of
-    the pass recorded, which firing rates divide by) and ``ops`` (one row per sample, the
+    the pass recorded, which firing rates divide by; layer_size, the layer's neurons, silent
+    ones included) and ``ops`` (one row per sample, the
     columns of ``analysis.energy_cost``) rows of one pass.
 
     Counters per sample: synaptic_ops = input spikes x n_neurons (feed-forward fan-out) +
@@ -304,19 +305,22 @@ def pass_tables(phase: str, record: PassRecord, config: STDPConfig, learn: bool,
     """
     n, n_in = config.neurons.n_neurons, config.n_inputs
     period = sum(config.presentation.schedule(learn))
-    steps, layers, neurons = [], [], []
-    for layer, raster in (("input", record.in_raster), ("excitatory", record.out_raster)):
+    steps, layers, neurons, sizes = [], [], [], []
+    for layer, raster, size in (("input", record.in_raster, n_in),
+                                ("excitatory", record.out_raster, n)):
         rows, columns = np.nonzero(raster)
         steps.append(rows)
         layers.append(np.full(len(rows), layer))
         neurons.append(columns)
+        sizes.append(np.full(len(rows), size))
     steps = np.concatenate(steps)
     n_samples = len(record.counts)
     recorded = pass_cycle(config, n_samples, learn).n_logged * period
     spikes = {"epoch": np.full(len(steps), epoch), "phase": np.full(len(steps), phase),
               "sample": steps // period, "step": steps + first_step,
               "layer": np.concatenate(layers).astype(str), "neuron": np.concatenate(neurons),
-              "recorded_steps": np.full(len(steps), recorded)}
+              "recorded_steps": np.full(len(steps), recorded),
+              "layer_size": np.concatenate(sizes)}
     inputs, outputs = record.input_spikes[:n_samples], record.counts.sum(axis=1)
     ops = {"epoch": np.full(n_samples, epoch), "phase": np.full(n_samples, phase),
            "sample": np.arange(n_samples), "samples": np.ones(n_samples, dtype=int),
@@ -396,7 +400,6 @@ MEMORY = MemoryModel(memory_numbers, ("n_neurons",))
 
 
 SPEC = RuleSpec(
-    memory=MEMORY,
     name="stdp",
     summary="Pair STDP in a Diehl & Cook network of Lava's ATRLIF and LearningDense "
             "processes: lava (floating_pt models), lava-fixed (fixed_pt models) or numpy "
@@ -422,4 +425,5 @@ SPEC = RuleSpec(
     prepare_data=subsets,
     small={"n_neurons": 8, "n_train": 20, "n_test": 10, "t_present": 8, "t_rest": 2,
            "t_present_eval": 8, "t_rest_eval": 2, "input_rate": 8.0, "epochs": 2},
+    memory=MEMORY,
 )
