@@ -10,11 +10,11 @@ forever). So:
 
 - :func:`stop_runtime` gives Lava's stop :data:`STOP_TIMEOUT_S`, in a thread, and then
   :func:`kill_runtime` kills what is left;
-- :func:`kill_runtime` kills the workers and the manager and unlinks the segments, for a
-  run that did not end cleanly;
+- :func:`kill_runtime` kills the workers, the manager and any process forked while the
+  runtime started, and unlinks the segments, for a run that did not end cleanly;
 - :class:`WorkerWatch` notices, while a run is in progress, a worker that has ended (a model
-  raised, or the OS killed it) and kills the others after :data:`GRACE_S`, so that Lava's
-  join returns and its error reaches the caller;
+  raised, or the OS killed it), kills the others after :data:`GRACE_S` and wakes the main
+  thread with :class:`WorkerEnded`, so that the error reaches the caller;
 - :func:`quiet_workers` makes the workers forked inside it ignore SIGINT: a terminal's
   Ctrl-C goes to the whole process group, and only the main process should act on it
   (otherwise every worker prints its own traceback).
