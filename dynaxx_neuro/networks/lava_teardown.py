@@ -108,13 +108,8 @@ def _release_shared_memory(memory) -> None:
         except FileNotFoundError:
             pass
     memory._shared_memory_handles.clear()
-    manager = memory._manager
-    if manager is not None:
-        server = getattr(manager, "_process", None)
-        if server is not None and _alive(server):
-            server.kill()
-            server.join(_REAP_S)
-        manager.shutdown()  # only forgets the dead server now
+    if memory._manager is not None:
+        _end_manager(memory._manager)
         memory._manager = None
 
 
@@ -122,18 +117,25 @@ def _kill_watchdog(watchdog) -> None:
     """End a watchdog manager's monitor and manager processes (the default, a no-op
     watchdog, has none)."""
     for name in ("_lm", "_sm"):
-        monitor = getattr(watchdog, name, None)
-        if monitor is not None and _alive(monitor):
-            monitor.kill()
-            monitor.join(_REAP_S)
+        _kill(getattr(watchdog, name, None))
     manager = getattr(watchdog, "_mp_manager", None)
     if manager is not None:
-        server = getattr(manager, "_process", None)
-        if server is not None and _alive(server):
-            server.kill()
-            server.join(_REAP_S)
-        manager.shutdown()
+        _end_manager(manager)
         watchdog._mp_manager = None
+
+
+def _kill(process) -> None:
+    """Kill ``process`` (if there is one and it runs) and reap it."""
+    if process is not None and _alive(process):
+        process.kill()
+        process.join(_REAP_S)
+
+
+def _end_manager(manager) -> None:
+    """Kill a ``multiprocessing`` manager's server process; its ``shutdown`` then only
+    forgets the dead server (it would wait on a live one that may not answer)."""
+    _kill(getattr(manager, "_process", None))
+    manager.shutdown()
 
 
 def stop_runtime(runtime, timeout: float = STOP_TIMEOUT_S) -> None:
