@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
 from tqdm import tqdm
 
 from dynaxx_neuro import params as P
@@ -33,7 +32,8 @@ BASELINES = ("none", "backprop")
 
 
 class TrainingDiverged(RuntimeError):
-    """Training produced NaN or infinite values; the last good checkpoint is kept."""
+    """Training produced NaN or infinite values, or float parameters beyond
+    DIVERGED_MAGNITUDE; the checkpoints of the epochs before are kept (``diverged``)."""
 
 
 class RunInterrupted(Interrupted):
