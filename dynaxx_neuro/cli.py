@@ -40,8 +40,9 @@ class _Command(click.Group):
                 return super().invoke(ctx)
         except KeyboardInterrupt as interrupt:
             ignore_further_signals()
-            click.echo(f"interrupted: {interrupt.message}" if isinstance(interrupt, RunInterrupted)
-                       else f"interrupted by {signal_name(interrupt)}.", err=True)
+            said = (interrupt.message if isinstance(interrupt, RunInterrupted)  # how to resume
+                    else f"{signal_name(interrupt)} stopped the command.")  # before a run folder
+            click.echo(f"interrupted: {said}", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except click.BadParameter as error:  # a value outside an option's type or choices
             click.echo(f"error: {error.format_message()}", err=True)

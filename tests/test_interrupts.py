@@ -48,6 +48,10 @@ def _interrupt(spec, backend: str, kind: str, out: Path, rng: random.Random) -> 
     lines = case["stderr"]
     assert len(lines) == 1, lines
     name = "SIGTERM" if kind.endswith("sigterm") else "SIGINT"
+    if kind.startswith("early") and not (out / "run.json").exists():
+        # The signal came before the run folder was made (data loading, imports).
+        assert lines[0] == f"interrupted: {name} stopped the command.", lines[0]
+        return
     assert lines[0].startswith(f"interrupted: {name} stopped the run in {out}"), lines[0]
     assert lines[0].endswith(f"resume it with: dynaxx train {spec.name} --resume {out}")
     for checkpoint in (out / "checkpoints").glob("*.npz"):
