@@ -8,6 +8,7 @@ import pytest
 from dynaxx_neuro.cycle import Launch
 from dynaxx_neuro.datasets import Splits, load_dataset
 from dynaxx_neuro.kernels import ff
+from dynaxx_neuro.kernels.optimizer import Optimizer
 from dynaxx_neuro.networks.ff_numpy import FFNumpyRunner
 from dynaxx_neuro.registry import bind_data
 from dynaxx_neuro.rules.ff import FFConfig, FFParameters
@@ -34,7 +35,7 @@ def test_lava_and_numpy_agree_on_predictions_monitors_and_weights(negatives, opt
     config = bind_data(FFConfig(
         hidden=(12, 7), goodness=ff.FFGoodness(theta=1.5, dropout=dropout, measure="sum"),
         negatives=ff.FFNegatives(negatives, ratio=0.3, mask_blurs=2),
-        optimizer=ff.FFOptimizer(optimizer, momentum=0.5, weight_decay=1e-3),
+        optimizer=Optimizer(optimizer, momentum=0.5, weight_decay=1e-3),
         schedule=ff.FFSchedule(schedule, epochs_per_layer=1),
         lrs=(0.05, 0.03), readout_lr=0.1, lr_decay=0.9, batch_size=8), data)
     initial = FFParameters.initial(config, np.random.default_rng(1)).to_arrays()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from dynaxx_neuro.kernels import ff
+from dynaxx_neuro.kernels.optimizer import Optimizer, optimizer_step
 from dynaxx_neuro.cycle import TRAIN, VAL
 from dynaxx_neuro.rules.ff import FFConfig, period_plan
 
@@ -77,12 +78,12 @@ def test_readout_gradient_matches_finite_differences():
 def test_optimizer_steps_follow_their_closed_forms():
     p, g = np.array([1.0, -2.0]), np.array([0.5, -4.0])
     zero = np.zeros(2)
-    adam = ff.FFOptimizer("adam", momentum=0.9, beta2=0.999, eps=1e-12)
-    new, m, v = ff.optimizer_step(p, g, zero, zero, 1, 0.1, adam)
+    adam = Optimizer("adam", momentum=0.9, beta2=0.999, eps=1e-12)
+    new, m, v = optimizer_step(p, g, zero, zero, 1, 0.1, adam)
     np.testing.assert_allclose(new, p - 0.1 * np.sign(g), rtol=1e-9)  # first Adam step
     np.testing.assert_allclose(m, 0.1 * g)
-    sgd = ff.FFOptimizer("sgd", momentum=0.5, weight_decay=0.1)
-    new, m, v = ff.optimizer_step(p, g, np.ones(2), zero, 7, 0.2, sgd)
+    sgd = Optimizer("sgd", momentum=0.5, weight_decay=0.1)
+    new, m, v = optimizer_step(p, g, np.ones(2), zero, 7, 0.2, sgd)
     expected_m = 0.5 + g + 0.1 * p
     np.testing.assert_allclose(m, expected_m)
     np.testing.assert_allclose(new, p - 0.2 * expected_m)
@@ -168,7 +169,7 @@ def test_period_plans_wait_for_mined_label_goodness():
     (lambda: ff.FFNegatives(mask_blurs=True), "--mask-blurs must be an integer >= 0"),
     (lambda: ff.FFSchedule("greedy"), "--schedule must be one of joint, sequential, hybrid"),
     (lambda: ff.FFSchedule(epochs_per_layer=1.5), "--epochs-per-layer must be an integer >= 1"),
-    (lambda: ff.FFOptimizer("rmsprop"), "--optimizer must be one of adam, sgd, got 'rmsprop'."),
+    (lambda: Optimizer("rmsprop"), "--optimizer must be one of adam, sgd, got 'rmsprop'."),
     (lambda: FFConfig(8, 10, (2, 4), (4,), label_mode="replace"),
      "--label-mode replace needs at least 10 inputs, the data has 8"),
     (lambda: FFConfig(hidden=(4, 4), lrs=(0.1,)), "--lrs must hold 2 rates (one per layer)"),

@@ -22,7 +22,7 @@ whose gradient never leaves the layer:
 
 A linear softmax readout on the concatenated normalised activities is trained with its own
 cross-entropy (the gradient stops at its input). Every tensor takes SGD with momentum or
-Adam steps (``optimizer_step``) scaled by the training schedule (``FFSchedule.lr_scale``).
+Adam steps (``kernels.optimizer``) scaled by the training schedule (``FFSchedule.lr_scale``).
 
 Negative data (``negative_batch`` in ``rules.ff`` mixes them): wrong labels,
 Gaussian noise, pixel permutations, hybrid images with smooth random masks, and hard
@@ -40,7 +40,6 @@ from dynaxx_neuro.params import Fraction, Int, OneOf, Real, TupleOf, option, val
 
 NEGATIVE_STRATEGIES = ("wrong-label", "noise", "permutation", "hybrid", "hard")
 SCHEDULES = ("joint", "sequential", "hybrid")
-OPTIMIZERS = ("adam", "sgd")
 LABEL_MODES = ("append", "replace")
 PREDICTIONS = ("softmax", "goodness")
 GOODNESS_MEASURES = ("sum", "mean")
@@ -94,23 +93,6 @@ class FFNegatives:
     def needs_label_goodness(self) -> bool:
         """Whether making the negatives needs the goodness of every label (hard mining)."""
         return "hard" in self.strategies
-
-
-@dataclass(frozen=True)
-class FFOptimizer:
-    """Per-tensor optimiser: ``method`` 'adam' or 'sgd' (with ``momentum``), ``weight_decay``
-    added to the gradient as ``weight_decay * W``, Adam's ``beta2`` and ``eps``."""
-
-    method: str = option("adam", "Optimiser of every tensor.", OneOf(OPTIMIZERS),
-                         cli="--optimizer")
-    momentum: float = option(0.9, "SGD momentum, or Adam's beta1.", Fraction(open_high=True))
-    beta2: float = option(0.999, "Adam's beta2.", Fraction(open_high=True), cli="--adam-beta2")
-    eps: float = option(1e-8, "Adam's eps.", Real(0.0, low_open=True), cli="--adam-eps")
-    weight_decay: float = option(0.0, "Weight decay added to the gradient (decay * W).",
-                                 Real(0.0))
-
-    def __post_init__(self):
-        validate(self)
 
 
 @dataclass(frozen=True)
@@ -234,27 +216,6 @@ def readout_grads(features: np.ndarray, probs: np.ndarray,
 def cross_entropy(probs: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Per-sample cross-entropy -sum_k y_k log p_k; (B, C) -> (B,)."""
     return -np.sum(targets * np.log(np.maximum(probs, 1e-300)), axis=1)
-
-
-def optimizer_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray,
-                   step: int, lr: float, opt: FFOptimizer
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One descent step of a tensor; ``step`` counts this tensor's updates from 1.
-
-    sgd:  m <- mu m + g;  P <- P - lr m                         (v unchanged)
-    adam: m <- mu m + (1 - mu) g;  v <- b2 v + (1 - b2) g^2;
-          P <- P - lr (m / (1 - mu^step)) / (sqrt(v / (1 - b2^step)) + eps)
-    with g = grad + weight_decay P. Returns (new P, new m, new v).
-    """
-    g = grad + opt.weight_decay * param
-    if opt.method == "sgd":
-        m = opt.momentum * m + g
-        return param - lr * m, m, v
-    m = opt.momentum * m + (1.0 - opt.momentum) * g
-    v = opt.beta2 * v + (1.0 - opt.beta2) * g * g
-    m_hat = m / (1.0 - opt.momentum ** step)
-    v_hat = v / (1.0 - opt.beta2 ** step)
-    return param - lr * m_hat / (np.sqrt(v_hat) + opt.eps), m, v
 
 
 def label_rows(labels: np.ndarray, n_classes: int, scale: float) -> np.ndarray:

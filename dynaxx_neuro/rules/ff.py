@@ -31,6 +31,7 @@ from dynaxx_neuro.activity import EpochActivity
 from dynaxx_neuro.cycle import DROPOUT, SIGNS, TRAIN, VAL, EpochCycle, stream
 from dynaxx_neuro.datasets import Splits
 from dynaxx_neuro.kernels import ff
+from dynaxx_neuro.kernels.optimizer import Optimizer, TensorState
 from dynaxx_neuro.memory import MemoryModel
 from dynaxx_neuro.params import (Int, OneOf, Optional, Real, TupleOf, option, require,
                                  validate)
@@ -62,7 +63,7 @@ class FFConfig:
                                 Real(0.0, low_open=True))
     goodness: ff.FFGoodness = ff.FFGoodness()
     negatives: ff.FFNegatives = ff.FFNegatives()
-    optimizer: ff.FFOptimizer = ff.FFOptimizer()
+    optimizer: Optimizer = Optimizer()
     schedule: ff.FFSchedule = ff.FFSchedule()
     lrs: tuple[float, ...] | None = option(
         None, f"Per-layer learning rates, e.g. 0.003,0.003 [none: {DEFAULT_LR} each].",
@@ -170,47 +171,6 @@ def epoch_cycle(config: FFConfig, n_train: int, n_val: int, n_test: int,
 
 
 # --- parameters ---------------------------------------------------------------------------
-
-
-@dataclass
-class TensorState:
-    """A weight matrix or bias vector set with its optimiser moments and step count."""
-
-    w: np.ndarray
-    b: np.ndarray
-    mw: np.ndarray
-    vw: np.ndarray
-    mb: np.ndarray
-    vb: np.ndarray
-    step: int = 0
-
-    NAMES = ("w", "b", "mw", "vw", "mb", "vb")
-
-    @classmethod
-    def fresh(cls, w: np.ndarray) -> "TensorState":
-        b = np.zeros(w.shape[0])
-        return cls(w, b, np.zeros_like(w), np.zeros_like(w), np.zeros_like(b),
-                   np.zeros_like(b))
-
-    def updated(self, dw: np.ndarray, db: np.ndarray, lr: float,
-                opt: ff.FFOptimizer) -> "TensorState":
-        """The state after one optimiser step (a rate of 0 leaves it untouched)."""
-        if lr == 0:
-            return self
-        step = self.step + 1
-        w, mw, vw = ff.optimizer_step(self.w, dw, self.mw, self.vw, step, lr, opt)
-        b, mb, vb = ff.optimizer_step(self.b, db, self.mb, self.vb, step, lr, opt)
-        return TensorState(w, b, mw, vw, mb, vb, step)
-
-    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        out = {f"{prefix}{n}": getattr(self, n) for n in self.NAMES}
-        out[f"{prefix}step"] = np.array([self.step])
-        return out
-
-    @classmethod
-    def from_arrays(cls, arrays: dict, prefix: str) -> "TensorState":
-        return cls(*(np.array(arrays[f"{prefix}{n}"], dtype=float) for n in cls.NAMES),
-                   int(arrays[f"{prefix}step"][0]))
 
 
 @dataclass
