@@ -34,6 +34,7 @@ SUBSET = 11    # random subsets and random features drawn once per run
 READOUT = 13   # initial readout weights
 ENGINE = 17    # the seed of a learning engine's trace randoms: stream(seed, epoch, ENGINE)
 COARSE = 19    # numpy-fixed's rounding of weights coarser than the engine's: (seed, epoch, COARSE)
+NOISE = 23     # noise probing a layer's feedback (TP): (seed, epoch, batch, layer, NOISE)
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:

@@ -19,8 +19,9 @@ from dynaxx_neuro.activity import count_sent
 from dynaxx_neuro.cycle import TRAIN, VAL, epoch_order, padded_batch
 from dynaxx_neuro.kernels import ff
 from dynaxx_neuro.models.clock import PeriodModel
+from dynaxx_neuro.models.tensor import TensorStateModel
 from dynaxx_neuro.processes.ff import FFLayer, FFReadout, FFSource
-from dynaxx_neuro.rules.ff import (NEGATIVE, NEUTRAL, POSITIVE, LayerMonitor, TensorState,
+from dynaxx_neuro.rules.ff import (NEGATIVE, NEUTRAL, POSITIVE, LayerMonitor,
                                    layer_goodness, layer_pass, learn_layer, learn_readout,
                                    period_plan, score, source_input)
 
@@ -38,26 +39,9 @@ class _FFModel(PeriodModel):
         return self.plans[TRAIN if split == TRAIN else VAL]
 
 
-class _LearnerModel(_FFModel):
-    """A model that holds weights, biases and their optimiser state (the Vars of
-    ``processes.ff._tensor_vars``), read and written as a ``TensorState``."""
-
-    w: np.ndarray = LavaPyType(np.ndarray, float)
-    b: np.ndarray = LavaPyType(np.ndarray, float)
-    mw: np.ndarray = LavaPyType(np.ndarray, float)
-    vw: np.ndarray = LavaPyType(np.ndarray, float)
-    mb: np.ndarray = LavaPyType(np.ndarray, float)
-    vb: np.ndarray = LavaPyType(np.ndarray, float)
-    step: np.ndarray = LavaPyType(np.ndarray, int)
-
-    def tensor_state(self) -> TensorState:
-        return TensorState(*(getattr(self, name) for name in TensorState.NAMES),
-                           int(self.step[0]))
-
-    def store(self, state: TensorState) -> None:
-        for name in TensorState.NAMES:
-            setattr(self, name, getattr(state, name))
-        self.step[0] = state.step
+class _LearnerModel(TensorStateModel, _FFModel):
+    """A model that holds weights, biases and their optimiser state
+    (``processes.tensor.tensor_vars``)."""
 
 
 @implements(proc=FFSource, protocol=LoihiProtocol)

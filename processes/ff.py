@@ -15,20 +15,12 @@ one-step delay of Lava's Dense), computes its own goodness and learns from its o
 the learning phase of the period's last step. Rate messages carry a batch axis (B, n).
 """
 
-import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
+from dynaxx_neuro.processes.tensor import tensor_vars
 from dynaxx_neuro.rules.ff import MONITOR_FIELDS
-
-
-def _tensor_vars(process, state) -> None:
-    """Vars of a weight set and its optimiser state (``rules.ff.TensorState``)."""
-    for name in ("w", "b", "mw", "vw", "mb", "vb"):
-        value = getattr(state, name)
-        setattr(process, name, Var(shape=value.shape, init=value))
-    process.step = Var(shape=(1,), init=np.array([state.step]))
 
 
 class FFSource(AbstractProcess):
@@ -67,7 +59,7 @@ class FFLayer(AbstractProcess):
         self.x_in = InPort(shape=(batch, n_pre))
         self.h_out = OutPort(shape=(batch, n))
         self.report_out = OutPort(shape=(batch, report))
-        _tensor_vars(self, state)
+        tensor_vars(self, state)
         self.h_buff = Var(shape=(batch, n), init=0.0)
         self.report_buff = Var(shape=(batch, report), init=0.0)
         self.monitor = Var(shape=(len(MONITOR_FIELDS) + 1,), init=0.0)
@@ -93,7 +85,7 @@ class FFReadout(AbstractProcess):
         self.report_in = InPort(shape=(batch, sum(config.hidden) + config.n_layers))
         self.label_in = InPort(shape=(batch, n_classes))
         self.goodness_out = OutPort(shape=(batch, n_classes))
-        _tensor_vars(self, state)
+        tensor_vars(self, state)
         self.train_correct = Var(shape=(1,), init=0)
         self.train_loss = Var(shape=(1,), init=0.0)
         self.train_seen = Var(shape=(1,), init=0)

@@ -11,6 +11,10 @@ writes them into ``RUN/plots/``:
   layer (rows) in the first and last epoch (columns);
 - ``goodness_means`` (``ff_layers`` table, forward-forward): mean positive and negative
   goodness of every layer per epoch;
+- ``alignment`` (``alignment`` table, target propagation): the angle between each layer's
+  update and the backprop gradient per epoch;
+- ``evolution`` (``evolution`` table, evolution strategies): fitness and step size per
+  generation;
 - ``spikes`` (``spikes`` table of spike events, when it has any): raster with the population
   rate below it, and the firing-rate histogram of each layer, of the training phase;
 - ``layer_activity`` (``spikes`` table of per-layer counts, rate runs): the fraction of
@@ -41,8 +45,9 @@ from matplotlib.figure import Figure
 from dynaxx_neuro.analysis.energy_cost import energy_by_period
 from dynaxx_neuro.analysis.ep_network import EPNetwork
 from dynaxx_neuro.analysis.landscape import energy_landscape
-from dynaxx_neuro.analysis.plots import (plot_confusion_matrix, plot_energy_landscape,
-                                         plot_energy_per_sample, plot_firing_rate_histogram,
+from dynaxx_neuro.analysis.plots import (plot_alignment, plot_confusion_matrix, plot_energy_landscape,
+                                         plot_energy_per_sample, plot_evolution,
+                                         plot_firing_rate_histogram,
                                          plot_free_phase_epochs, plot_goodness_histogram,
                                          plot_goodness_means, plot_layer_activity,
                                          plot_learning_curves, plot_linear_probes,
@@ -70,6 +75,10 @@ CAPTIONS = {
     "goodness": "Forward-forward goodness of positive and negative samples per layer.",
     "goodness_means": "Mean forward-forward goodness of positive (solid) and negative "
                       "(dashed) samples per layer and epoch.",
+    "alignment": "Angle between each weight layer's target-propagation update and the "
+                 "backprop gradient of the loss, per epoch (90 degrees: orthogonal).",
+    "evolution": "Fitness of the population per generation (mean with a +/-1 std band, and "
+                 "the best) and the step size sigma.",
     "spikes": "Spike raster with the population rate, and the distribution of firing rates "
               "(spikes per recorded step), of the logged training samples.",
     "layer_activity": "Fraction of each layer's neurons that send a graded spike (a non-zero "
@@ -128,6 +137,18 @@ def goodness_figure(goodness: dict) -> Figure:
 def goodness_means_figure(ff_layers: dict) -> Figure:
     fig, ((ax,),) = _figure(1, 1, (PANEL_SIZE[0] * 1.5, PANEL_SIZE[1]))
     plot_goodness_means(ax, ff_layers)
+    return fig
+
+
+def alignment_figure(alignment: dict) -> Figure:
+    fig, ((ax,),) = _figure(1, 1, (PANEL_SIZE[0] * 1.3, PANEL_SIZE[1]))
+    plot_alignment(ax, alignment)
+    return fig
+
+
+def evolution_figure(evolution: dict) -> Figure:
+    fig, ((fitness, sigma),) = _figure(1, 2)
+    plot_evolution(fitness, sigma, evolution)
     return fig
 
 
@@ -240,6 +261,10 @@ def run_figures(run: RunDir, sample: int = 0, directions: str = "pca") -> dict[s
         figures["goodness"] = goodness_figure(run.read_table("goodness"))
     if run.has_table("ff_layers"):
         figures["goodness_means"] = goodness_means_figure(run.read_table("ff_layers"))
+    if run.has_table("alignment"):
+        figures["alignment"] = alignment_figure(run.read_table("alignment"))
+    if run.has_table("evolution"):
+        figures["evolution"] = evolution_figure(run.read_table("evolution"))
     if run.has_table("spikes"):
         spikes = run.read_table("spikes")
         if "events" in spikes:

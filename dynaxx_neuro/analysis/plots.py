@@ -342,6 +342,46 @@ def plot_goodness_means(ax: Axes, ff_layers_columns: dict) -> Axes:
     return style(ax, "Mean goodness per epoch", "epoch", "mean goodness (a.u.)")
 
 
+def plot_alignment(ax: Axes, alignment_columns: dict) -> Axes:
+    """The angle between each layer's target-propagation update and the backprop gradient
+    against the epoch (the ``alignment`` table), one colour per weight layer; 90 degrees
+    (dotted) is an update orthogonal to the gradient, below it the update descends the
+    loss."""
+    epoch = np.asarray(alignment_columns["epoch"])
+    layer = np.asarray(alignment_columns["layer"])
+    angle = np.asarray(alignment_columns["angle_deg"], dtype=float)
+    for i, name in enumerate(np.unique(layer)):
+        rows = np.flatnonzero(layer == name)
+        rows = rows[np.argsort(epoch[rows], kind="stable")]
+        ax.plot(epoch[rows], angle[rows], color=COLOR_CYCLE[i % len(COLOR_CYCLE)], marker="o",
+                markersize=3, linewidth=1.6, label=f"weight layer {name}")
+    ax.axhline(90.0, color="0.5", linestyle=":", linewidth=1.0)
+    ax.set_ylim(0.0, max(95.0, float(angle.max()) + 5.0) if angle.size else 95.0)
+    _legend(ax, fontsize="small")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return style(ax, "Angle to the backprop gradient", "epoch", "angle (degrees)")
+
+
+def plot_evolution(fitness_ax: Axes, sigma_ax: Axes, evolution_columns: dict) -> Axes:
+    """Fitness per generation (the population's mean with a +/-1 std band, and its best)
+    and the step size sigma per generation (log scale), from the ``evolution`` table."""
+    generation = np.asarray(evolution_columns["generation"])
+    order = np.argsort(generation, kind="stable")
+    generation = generation[order]
+    mean, std, best, sigma = (np.asarray(evolution_columns[c], dtype=float)[order]
+                              for c in ("fitness_mean", "fitness_std", "fitness_best", "sigma"))
+    color = COLOR_CYCLE[0]
+    fitness_ax.fill_between(generation, mean - std, mean + std, color=color, alpha=0.2,
+                            linewidth=0, label="mean +/- 1 std")
+    fitness_ax.plot(generation, mean, color=color, linewidth=1.4, label="mean")
+    fitness_ax.plot(generation, best, color=COLOR_CYCLE[1], linewidth=1.2, label="best")
+    _legend(fitness_ax, fontsize="small")
+    style(fitness_ax, "Fitness per generation", "generation", "fitness")
+    sigma_ax.plot(generation, sigma, color=COLOR_CYCLE[2], linewidth=1.4)
+    _log_y(sigma_ax)
+    return style(sigma_ax, "Step size per generation", "generation", "sigma")
+
+
 def _rows(columns: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
     return {name: values[keep] for name, values in columns.items()}
 

@@ -19,9 +19,9 @@ import numpy as np
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import TEST, VAL
 from dynaxx_neuro.networks.ff_common import evaluation_result
-from dynaxx_neuro.networks.lava_graph import LavaGraph, PeriodGraphRunner
+from dynaxx_neuro.networks.lava_graph import LavaGraph, PeriodGraphRunner, read_tensor_state
 from dynaxx_neuro.networks.result import EpochResult
-from dynaxx_neuro.rules.ff import (FFParameters, LayerMonitor, TensorState, epoch_cycle,
+from dynaxx_neuro.rules.ff import (FFParameters, LayerMonitor, epoch_cycle,
                                    ff_activity, monitor_tables)
 
 class FFLavaRunner(PeriodGraphRunner):
@@ -76,10 +76,5 @@ class FFLavaRunner(PeriodGraphRunner):
 
     def _read_parameters(self) -> FFParameters:
         """Every layer's and the readout's weights and optimiser state, read from the graph."""
-        return FFParameters([_read_state(layer) for layer in self.layers],
-                            _read_state(self.readout))
-
-
-def _read_state(process) -> TensorState:
-    arrays = [getattr(process, name).get() for name in TensorState.NAMES]
-    return TensorState(*arrays, int(process.step.get()[0]))
+        return FFParameters([read_tensor_state(layer) for layer in self.layers],
+                            read_tensor_state(self.readout))

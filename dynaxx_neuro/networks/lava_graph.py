@@ -33,6 +33,7 @@ import numpy as np
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import n_train_batches
 from dynaxx_neuro.interrupt import signals_held
+from dynaxx_neuro.kernels.optimizer import TensorState
 from dynaxx_neuro.networks.lava_teardown import (LavaProcessFailed, WorkerWatch, failures,
                                                  kill_runtime, quiet_workers, stop_runtime)
 from dynaxx_neuro.networks.result import EpochResult, require_next_epoch
@@ -148,6 +149,13 @@ class LavaGraph:
         self.started = False
         forked = set(multiprocessing.active_children()) - self._before
         kill_runtime(self.driver.runtime, forked)
+
+
+def read_tensor_state(process) -> TensorState:
+    """The weight set and optimiser state of a process with ``processes.tensor.tensor_vars``
+    (one Var read each)."""
+    arrays = [getattr(process, name).get() for name in TensorState.NAMES]
+    return TensorState(*arrays, int(process.step.get()[0]))
 
 
 def run_training_periods(graph: LavaGraph, readout, n_periods: int, period: int,
