@@ -170,3 +170,27 @@ class EpochCycle:
     def logged(self, slot: Slot) -> bool:
         """Whether the dynamics of this slot's period are logged."""
         return slot.split == TRAIN and slot.batch < self.n_logged
+
+
+class EpochBatches:
+    """The samples of every period of a batched graph's cycle: an epoch's shuffled training
+    batches (``epoch_order``, drawn once per epoch), then the validation and test batches
+    in order, the last of a split padded with zero rows (``padded_batch``). ``data`` is a
+    ``datasets.Splits``."""
+
+    def __init__(self, data, seed: int, batch_size: int):
+        self.data, self.seed, self.batch_size = data, seed, batch_size
+        self._epoch, self._order = None, None
+
+    def batch(self, epoch: int, split: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of batch ``batch`` of ``split`` in ``epoch``."""
+        data, size = self.data, self.batch_size
+        if split == TRAIN:
+            if self._epoch != epoch:
+                self._order = epoch_order(self.seed, epoch, len(data.x_train), size)
+                self._epoch = epoch
+            rows = self._order[batch]
+            return data.x_train[rows], data.y_train[rows]
+        x, y = (data.x_val, data.y_val) if split == VAL else (data.x_test, data.y_test)
+        start = batch * size
+        return padded_batch(x, start, size), padded_batch(y, start, size)

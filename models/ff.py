@@ -16,7 +16,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from dynaxx_neuro.activity import count_sent
-from dynaxx_neuro.cycle import TRAIN, VAL, epoch_order, padded_batch
+from dynaxx_neuro.cycle import TRAIN, VAL, EpochBatches
 from dynaxx_neuro.kernels import ff
 from dynaxx_neuro.models.clock import PeriodModel
 from dynaxx_neuro.models.tensor import TensorStateModel
@@ -57,28 +57,15 @@ class PyFFSourceModelFloat(_FFModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.data, self.seed = proc_params["data"], proc_params["seed"]
-        self.order_epoch, self.order = None, None
+        self.seed = proc_params["seed"]
+        self.batches = EpochBatches(proc_params["data"], self.seed, self.config.batch_size)
         self.x, self.y = None, None
-
-    def _load_batch(self, epoch: int, split: str, batch: int) -> None:
-        data, size = self.data, self.config.batch_size
-        if split == TRAIN:
-            if self.order_epoch != epoch:
-                self.order = epoch_order(self.seed, epoch, len(data.x_train), size)
-                self.order_epoch = epoch
-            rows = self.order[batch]
-            self.x, self.y = data.x_train[rows], data.y_train[rows]
-            return
-        x, y = (data.x_val, data.y_val) if split == VAL else (data.x_test, data.y_test)
-        start = batch * size
-        self.x, self.y = padded_batch(x, start, size), padded_batch(y, start, size)
 
     def run_spk(self):
         slot = self.slot
         goodness = self.goodness_in.recv()
         if slot.k == 0:
-            self._load_batch(slot.epoch, slot.split, slot.batch)
+            self.x, self.y = self.batches.batch(slot.epoch, slot.split, slot.batch)
         plan = self.plan(slot.split)
         j = plan.pass_at(slot.k)
         if j is None:

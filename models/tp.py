@@ -15,7 +15,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from dynaxx_neuro.cycle import TRAIN, VAL, epoch_order, padded_batch
+from dynaxx_neuro.cycle import TRAIN, EpochBatches
 from dynaxx_neuro.kernels import tp
 from dynaxx_neuro.models.clock import PeriodModel
 from dynaxx_neuro.models.tensor import TensorStateModel
@@ -49,29 +49,16 @@ class PyTPSourceModelFloat(_TPModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.data, self.seed = proc_params["data"], proc_params["seed"]
-        self.order_epoch, self.order = None, None
+        self.data = proc_params["data"]
+        self.batches = EpochBatches(self.data, proc_params["seed"], self.config.batch_size)
         self.x = np.zeros((self.config.batch_size, self.config.n_inputs))
         self.labels = np.zeros((self.config.batch_size, self.config.n_classes))
-
-    def _load_batch(self, epoch: int, split: str, batch: int) -> None:
-        data, size = self.data, self.config.batch_size
-        if split == TRAIN:
-            if self.order_epoch != epoch:
-                self.order = epoch_order(self.seed, epoch, len(data.x_train), size)
-                self.order_epoch = epoch
-            rows = self.order[batch]
-            x, y = data.x_train[rows], data.y_train[rows]
-        else:
-            x, y = (data.x_val, data.y_val) if split == VAL else (data.x_test, data.y_test)
-            start = batch * size
-            x, y = padded_batch(x, start, size), padded_batch(y, start, size)
-        self.x, self.labels = x, data.targets(y)
 
     def run_spk(self):
         slot = self.slot
         if slot.k == 0:
-            self._load_batch(slot.epoch, slot.split, slot.batch)
+            self.x, y = self.batches.batch(slot.epoch, slot.split, slot.batch)
+            self.labels = self.data.targets(y)
         self.x_out.send(self.x)
         self.label_out.send(self.labels)
 

@@ -23,7 +23,7 @@ import numpy as np
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import EpochCycle
 from dynaxx_neuro.networks.lava_graph import LavaGraph, PeriodGraphRunner
-from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.networks.result import EpochResult, mean_loss
 from dynaxx_neuro.rules.ep import EPParameters, energy_table, ep_activity, epoch_plan
 
 
@@ -95,8 +95,8 @@ class EPLavaRunner(PeriodGraphRunner):
                                             self.config.schedule)
         return EpochResult(readout.train_correct.get()[0] / seen,
                            readout.train_cost.get()[0] / seen,
-                           pred[:n_val], _mean(cost[:n_val]),
-                           pred[n_val:n_eval], _mean(cost[n_val:n_eval]), tables)
+                           pred[:n_val], mean_loss(cost[:n_val]),
+                           pred[n_val:n_eval], mean_loss(cost[n_val:n_eval]), tables)
 
     def _logged_betas(self, epoch: int) -> np.ndarray:
         """beta_k of every period step of the logged batches, (n_logged, period)."""
@@ -116,6 +116,3 @@ class EPLavaRunner(PeriodGraphRunner):
         """The W_i^T copies held by the backward synapses (for the symmetry check)."""
         return [s.weights.get() for s in self.backward]
 
-
-def _mean(values: np.ndarray) -> float:
-    return float(values.mean()) if len(values) else float("nan")

@@ -47,3 +47,8 @@ def require_next_epoch(expected: int, epoch: int) -> None:
     """Refuse an epoch other than the runner's next one (a runner trains epochs in order)."""
     if epoch != expected:
         raise ValueError(f"epoch must be {expected} (the runner's next epoch), got {epoch}.")
+
+
+def mean_loss(values: np.ndarray) -> float:
+    """The mean of a split's per-sample losses (NaN for an empty split)."""
+    return float(values.mean()) if len(values) else float("nan")

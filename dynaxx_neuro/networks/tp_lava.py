@@ -17,7 +17,7 @@ import dataclasses
 from dynaxx_neuro.backends import prepare_lava_import
 from dynaxx_neuro.cycle import EpochCycle
 from dynaxx_neuro.networks.lava_graph import LavaGraph, PeriodGraphRunner, read_tensor_state
-from dynaxx_neuro.networks.result import EpochResult
+from dynaxx_neuro.networks.result import EpochResult, mean_loss
 from dynaxx_neuro.networks.tp_numpy import epoch_tables
 from dynaxx_neuro.rules.tp import Schedule, TPParameters
 
@@ -78,8 +78,8 @@ class TPLavaRunner(PeriodGraphRunner):
                               ) if self.trains else {}
         return EpochResult(readout.train_correct.get()[0] / seen,
                            readout.train_loss.get()[0] / seen,
-                           pred[:n_val], _mean(loss[:n_val]),
-                           pred[n_val:n_eval], _mean(loss[n_val:n_eval]), tables)
+                           pred[:n_val], mean_loss(loss[:n_val]),
+                           pred[n_val:n_eval], mean_loss(loss[n_val:n_eval]), tables)
 
     def _read_parameters(self) -> TPParameters:
         """Every layer's weights and optimiser state, read from the graph once per run of
@@ -90,6 +90,3 @@ class TPLavaRunner(PeriodGraphRunner):
                                        [read_tensor_state(p) for p in self.feedback]))
         return self._read[1]
 
-
-def _mean(values) -> float:
-    return float(values.mean()) if len(values) else float("nan")
