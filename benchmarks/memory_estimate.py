@@ -26,7 +26,8 @@ MIB = 2 ** 20
 # (rule, data set, options beyond --epochs 1); Fashion-MNIST only: on digits the run's own
 # arrays are a few MiB, below the noise of the processes' imports.
 CASES = [("ep", "fashion-mnist", []), ("ep", "fashion-mnist", ["--hidden", "2000"]),
-         ("ff", "fashion-mnist", []), ("hebbian", "fashion-mnist", ["--readout-epochs", "1"])]
+         ("ff", "fashion-mnist", []), ("hebbian", "fashion-mnist", ["--readout-epochs", "1"]),
+         ("tp", "fashion-mnist", [])]
 
 def estimate_mib(name: str, dataset: str, extra: list[str]) -> float:
     spec = rule(name)
