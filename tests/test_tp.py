@@ -159,7 +159,8 @@ def test_example_tp_digits_runs(tmp_path, monkeypatch, capsys):
 def test_a_network_too_large_for_memory_is_refused_before_a_run_folder(tmp_path):
     spec = rule("tp")
     config = spec.configure("digits", {"hidden": (200000, 200000)})
-    with pytest.raises(ValueError, match=r"--hidden 200000,200000, .* needs about \d+\.\d GiB"):
+    with pytest.raises(ValueError,
+                       match=r"--hidden 200000,200000 on digits needs about \d+\.\d GiB"):
         train(config, RunSettings(dataset="digits", backend="numpy", epochs=1),
               tmp_path / "run", show_progress=False)
     assert not (tmp_path / "run").exists()

@@ -310,7 +310,7 @@ def memory_numbers(config: TPConfig, data: Splits) -> int:
                                                      len(data.x_train)) * sum(sizes)
 
 
-MEMORY = MemoryModel(memory_numbers, ("hidden", "batch_size", "angle_samples"))
+MEMORY = MemoryModel(memory_numbers, ("hidden",))
 
 SPEC = RuleSpec(
     name="tp",
