@@ -34,11 +34,14 @@ def _click_type(check):
 
 
 def _parse(field: dataclasses.Field, text):
-    """A comma-separated list typed for a tuple field, as a tuple of its item type."""
+    """A comma-separated list typed for a tuple field, as a tuple of its item type (an
+    empty text as the empty tuple, e.g. ``--hidden ""`` for no hidden layer)."""
     check = field.metadata.get("check")
     inner = check.inner if isinstance(check, P.Optional) else check
     if not isinstance(inner, P.TupleOf) or text is None or isinstance(text, tuple):
         return text
+    if text == "":
+        return ()
     kind = {P.Int: int, P.Real: float}.get(type(inner.item), str)
     try:
         return tuple(kind(part) for part in str(text).split(","))

@@ -41,7 +41,8 @@ RULE_MODULES = {"ep": ("dynaxx_neuro.rules.ep", "dynaxx_neuro.rules.ep_loihi"),
                 "ff": ("dynaxx_neuro.rules.ff", "dynaxx_neuro.rules.ff_loihi"),
                 "hebbian": ("dynaxx_neuro.rules.hebbian", "dynaxx_neuro.rules.hebbian_loihi"),
                 "stdp": ("dynaxx_neuro.rules.stdp",),
-                "tp": ("dynaxx_neuro.rules.tp",)}
+                "tp": ("dynaxx_neuro.rules.tp",),
+                "es": ("dynaxx_neuro.rules.es",)}
 
 # Fields a configuration may declare ``from_data``, and where the data gives them.
 DATA_FIELDS = {"n_inputs": lambda data: data.x_train.shape[1],

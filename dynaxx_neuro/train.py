@@ -338,6 +338,10 @@ def train(config, settings: RunSettings = RunSettings(), out=None,
 # Options a resume may change besides the last stage's epoch count and the back end: the
 # learning rates, and only for a run that diverged (a smaller step is the way on from there).
 LEARNING_RATE_OPTIONS = ("lr", "lrs", "readout_lr", "lr_shift")
+# Options that say where a rule's work runs, never what it computes (ES's fitness
+# evaluations give the same results bit for bit on every executor, ``executor``), so any
+# resume may change them.
+EXECUTION_OPTIONS = ("workers",)
 
 
 def resume(path, changes: dict | None = None, show_progress: bool = True) -> RunDir:
@@ -347,7 +351,8 @@ def resume(path, changes: dict | None = None, show_progress: bool = True) -> Run
       rules, ``readout_epochs`` for the Hebbian readouts), not below the epochs trained;
     - ``backend``, to one that trains bit for bit like the run's (``equal_backends``: the
       checkpoint means the same there);
-    - learning rates (``LEARNING_RATE_OPTIONS``), for a run that diverged.
+    - learning rates (``LEARNING_RATE_OPTIONS``), for a run that diverged;
+    - where the work runs (``EXECUTION_OPTIONS``: ES's ``workers``).
 
     Anything else is refused in one sentence naming the options. run.json keeps a history
     of resumes (``resumes``: when, from which epoch, what changed from what)."""
@@ -403,6 +408,7 @@ def _refuse_unchangeable(run: Run, changes: dict) -> None:
     """One sentence naming the ``changes`` a resume of ``run`` cannot apply, and why."""
     names = _option_names(run.spec)
     allowed = {run.spec.stages[-1].epochs_option}
+    allowed.update(key for key in EXECUTION_OPTIONS if key in names)
     if {changes.get("backend"), run.settings.backend} in map(set, run.spec.equal_backends):
         allowed.add("backend")
     diverged = "diverged" in run.dir.info()
@@ -417,6 +423,7 @@ def _refuse_unchangeable(run: Run, changes: dict) -> None:
                 for b in pair if b != run.settings.backend]
     if partners:
         can.append(f"--backend (to {' or '.join(partners)})")
+    can += [names[key] for key in EXECUTION_OPTIONS if key in names]
     rates = [names[key] for key in LEARNING_RATE_OPTIONS if key in names]
     if rates:
         can.append(f"{'/'.join(rates)} ({'this run diverged' if diverged else 'after divergence'})")

@@ -12,8 +12,7 @@ import pytest
 from dynaxx_neuro.kernels import tp
 from dynaxx_neuro.kernels.optimizer import TensorState
 from dynaxx_neuro.registry import rule
-from dynaxx_neuro.rules.tp import (Schedule, TPConfig, TPLearning, TPParameters, alignment,
-                                   blocks)
+from dynaxx_neuro.rules.tp import Schedule, TPConfig, TPLearning, TPParameters, blocks
 from dynaxx_neuro.train import RunSettings, train
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
