@@ -294,4 +294,5 @@ def test_example_es_digits_runs(tmp_path, monkeypatch, capsys):
     runpy.run_path(str(EXAMPLES / "es_digits.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "final metrics" in out and "generation 3: 30 fitness evaluations" in out
-    assert (tmp_path / "run" / "plots" / "learning_curves.png").exists()
+    for name in ("learning_curves", "evolution"):
+        assert (tmp_path / "run" / "plots" / f"{name}.png").exists(), name
