@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dynaxx_neuro.backends import lava_available
 from dynaxx_neuro.kernels import tp
 from dynaxx_neuro.kernels.optimizer import TensorState
 from dynaxx_neuro.registry import rule
@@ -163,3 +164,21 @@ def test_a_network_too_large_for_memory_is_refused_before_a_run_folder(tmp_path)
         train(config, RunSettings(dataset="digits", backend="numpy", epochs=1),
               tmp_path / "run", show_progress=False)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.lava
+@pytest.mark.skipif(not lava_available(), reason="lava-nc installs only on Python 3.10")
+def test_ddtp_linear_trains_bit_for_bit_alike_on_lava_and_numpy(tmp_path):
+    """The conformance suite checks the default variant (DTP); DDTP-linear's graph is wired
+    differently (feedback from the logits, one noisy block per hidden layer)."""
+    spec = rule("tp")
+    values = {k: v for k, v in spec.small.items() if k != "epochs"}
+    config = spec.configure("digits", {**values, "variant": "ddtp-linear"})
+    runs = [train(config, RunSettings(dataset="digits", backend=backend, epochs=1),
+                  tmp_path / backend, show_progress=False) for backend in ("numpy", "lava")]
+    (_, a), (_, b) = (run.last_checkpoint() for run in runs)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert runs[0].info()["final_metrics"] == runs[1].info()["final_metrics"]
+    np.testing.assert_array_equal(runs[0].read_table("alignment")["angle_deg"],
+                                  runs[1].read_table("alignment")["angle_deg"])
