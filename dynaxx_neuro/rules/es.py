@@ -58,9 +58,10 @@ PERTURBATIONS = 31
 CMA_FULL_MAX_PARAMETERS = 2000
 # Modules whose names a pickled CMA state may use (load_cma): cma's own classes, NumPy's
 # array types and the eigensolver cma keeps as an option, and this module's StreamNormals.
+# NumPy 2 pickles its arrays from numpy._core, NumPy 1 from numpy.core.
 _CMA_PICKLE_NAMES = {("numpy", "dtype"), ("numpy", "ndarray"), ("numpy.linalg", "eigh"),
-                     ("numpy.core.multiarray", "_reconstruct"),
-                     ("numpy.core.multiarray", "scalar")}
+                     *((f"numpy.{core}.multiarray", name) for core in ("core", "_core")
+                       for name in ("_reconstruct", "scalar"))}
 
 
 @dataclass(frozen=True)
