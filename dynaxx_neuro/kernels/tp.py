@@ -40,6 +40,8 @@ import math
 
 import numpy as np
 
+from dynaxx_neuro.kernels.ff import softmax
+
 VARIANTS = ("dtp", "ddtp-linear")
 
 
@@ -51,11 +53,6 @@ def activation(a: np.ndarray, top: bool) -> np.ndarray:
 def forward_rows(w: np.ndarray, b: np.ndarray, h: np.ndarray, top: bool) -> np.ndarray:
     """f_l(h) = f(h W^T + b) of every row of ``h``."""
     return activation(h @ w.T + b, top)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
